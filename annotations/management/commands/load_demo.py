@@ -1,0 +1,14 @@
+from django.core.management.base import BaseCommand
+
+from projects.demo import DEMO_ACCOUNTS, do_create_demo_accounts_and_projects
+
+
+class Command(BaseCommand):
+    help = "Create demo accounts and one demo project of each kind (idempotent)."
+
+    def handle(self, *args: object, **options: object) -> None:
+        projects = do_create_demo_accounts_and_projects()
+        self.stdout.write(self.style.SUCCESS(f"Demo projects: {', '.join(p.slug for p in projects)}"))
+        self.stdout.write(
+            "Demo accounts (sign in at /demo-login/ while DEBUG is on): " + ", ".join(a[0] for a in DEMO_ACCOUNTS)
+        )
