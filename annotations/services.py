@@ -1,0 +1,212 @@
+"""Issuing tasks and recording judgements. ``check_*`` validates and authorises; ``do_*`` writes.
+
+Locking: ``do_submit_judgement`` holds one row lock (the task) for its short transaction; see
+docs/locking.md.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import Any
+
+import numpy as np
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from annotations.answers import AnswerError, validate_answer
+from annotations.errors import (
+    AlreadyAnswered,
+    InvalidAnswer,
+    NotFound,
+    ProjectNotOpen,
+    TaskClosed,
+    TaskExpired,
+)
+from annotations.issuing import issuer_for
+from annotations.models import Judgement, Task, TaskItem
+from annotations.selectors import issued_items, least_covered_items, open_tasks
+from annotations.signals import judgement_recorded
+from media_ingest.models import ProjectItem
+from projects.models import Project
+
+logger = logging.getLogger(__name__)
+
+# An expert may hold a few open tasks: the one on screen and the next ones being preloaded.
+MAX_OPEN_TASKS = 3
+MAX_TIME_ON_TASK_MS = 6 * 3600 * 1000
+MAX_FEEDBACK_CHARS = 4000
+CLIENT_INFO_KEYS = ("user_agent", "viewport", "pointer", "platform", "app_version")
+
+
+def check_can_work(project: Project, expert: AbstractBaseUser) -> None:
+    """Members (and staff) may work on an open project; others get 404 (it is not theirs)."""
+    if not expert.is_authenticated or not (expert.is_staff or project.memberships.filter(user=expert).exists()):
+        raise NotFound("No such project.")
+    if project.status != Project.Status.OPEN:
+        raise ProjectNotOpen(f"This project is {project.get_status_display().lower()}: it takes no more answers.")
+
+
+def item_set_key(items: list[ProjectItem]) -> str:
+    return "-".join(str(pk) for pk in sorted(item.pk for item in items))
+
+
+def do_issue_task(
+    project: Project, *, expert: AbstractBaseUser, items: list[ProjectItem], rng: np.random.Generator
+) -> Task:
+    """Record that ``items`` (shown in a shuffled order) were issued to ``expert`` now."""
+    if not items:
+        raise ValueError("a task needs at least one item")
+    now = timezone.now()
+    task = Task.objects.create(
+        project=project,
+        expert=expert,
+        item_set_key=item_set_key(items),
+        expires_at=now + timedelta(minutes=project.task_timeout_minutes),
+    )
+    order = rng.permutation(len(items)) if len(items) > 1 else [0]
+    TaskItem.objects.bulk_create(
+        [TaskItem(task=task, item=items[int(index)], position=position) for position, index in enumerate(order)]
+    )
+    return task
+
+
+def do_issue_next_task(
+    project: Project,
+    *,
+    expert: AbstractBaseUser,
+    rng: np.random.Generator,
+    exclude_task_ids: list[str] | None = None,
+) -> Task | None:
+    """The expert's next task: an open one they do not already hold on screen, else a new one.
+
+    Returns None when nothing is left for this expert. Raises ``ProjectNotOpen``/``NotFound``.
+    """
+    check_can_work(project, expert)
+    do_expire_overdue_tasks(project=project, expert=expert)
+    exclude = {str(task_id) for task_id in exclude_task_ids or []}
+    with transaction.atomic():
+        current = list(open_tasks(project, expert).select_for_update())
+        for task in current:
+            if str(task.pk) not in exclude:
+                return task
+        if len(current) >= MAX_OPEN_TASKS:
+            return None
+        issuer = issuer_for(project.kind) or least_covered_items
+        items = issuer(project, expert, rng)
+        if not items:
+            return None
+        return do_issue_task(project, expert=expert, items=items, rng=rng)
+
+
+def _client_info(raw: object) -> dict[str, Any]:
+    if not isinstance(raw, dict):
+        return {}
+    return {key: str(raw[key])[:300] for key in CLIENT_INFO_KEYS if key in raw}
+
+
+def do_submit_judgement(
+    task_id: object,
+    *,
+    expert: AbstractBaseUser,
+    answer: object,
+    not_sure: bool = False,
+    feedback: str = "",
+    time_on_task_ms: int = 0,
+    client_info: object = None,
+) -> tuple[Judgement, bool]:
+    """Record the expert's answer to the task. Idempotent: replaying the same answer returns the
+    recorded judgement with ``created=False``; a different answer to an answered task is refused.
+    Nothing is written when any check fails.
+    """
+    with transaction.atomic():
+        try:
+            task = Task.objects.select_for_update().select_related("project").get(pk=task_id)
+        except (Task.DoesNotExist, ValueError, TypeError):
+            raise NotFound("No such task.") from None
+        if task.expert_id != expert.pk:
+            raise NotFound("No such task.")
+        project = task.project
+        try:
+            normalised = validate_answer(project.kind, answer, issued_items(task), project.label_schema)
+        except AnswerError as exc:
+            raise InvalidAnswer(str(exc)) from None
+        if task.status == Task.Status.ANSWERED:
+            existing = task.judgement
+            if existing.answer == normalised and existing.not_sure == bool(not_sure):
+                return existing, False
+            raise AlreadyAnswered("This task was already answered; your earlier answer is kept.")
+        if task.status == Task.Status.SKIPPED:
+            raise TaskClosed("This task was skipped.")
+        if task.status == Task.Status.EXPIRED or task.expires_at <= timezone.now():
+            raise TaskExpired("This task expired before the answer arrived; please take the next one.")
+        if project.status != Project.Status.OPEN:
+            raise ProjectNotOpen("This project no longer takes answers.")
+        if not isinstance(time_on_task_ms, int) or isinstance(time_on_task_ms, bool) or time_on_task_ms < 0:
+            raise InvalidAnswer("time_on_task_ms must be a non-negative whole number")
+        judgement = Judgement.objects.create(
+            task=task,
+            project=project,
+            expert=expert,
+            answer=normalised,
+            not_sure=bool(not_sure),
+            feedback=(feedback or "")[:MAX_FEEDBACK_CHARS],
+            time_on_task_ms=min(time_on_task_ms, MAX_TIME_ON_TASK_MS),
+            client_info=_client_info(client_info),
+        )
+        task.status = Task.Status.ANSWERED
+        task.closed_at = timezone.now()
+        task.save(update_fields=["status", "closed_at"])
+        ProjectItem.objects.filter(task_items__task=task).update(judgement_count=F("judgement_count") + 1)
+        transaction.on_commit(lambda: judgement_recorded.send(sender=Judgement, judgement=judgement))
+    return judgement, True
+
+
+def do_skip_task(task_id: object, *, expert: AbstractBaseUser, reason: str) -> Task:
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidAnswer("Say why you skip (for example: poor image quality, wrong view).")
+    with transaction.atomic():
+        try:
+            task = Task.objects.select_for_update().get(pk=task_id, expert=expert)
+        except (Task.DoesNotExist, ValueError, TypeError):
+            raise NotFound("No such task.") from None
+        if task.status == Task.Status.SKIPPED:
+            return task
+        if task.status != Task.Status.ISSUED:
+            raise TaskClosed(f"This task is already {task.get_status_display().lower()}.")
+        task.status = Task.Status.SKIPPED
+        task.skip_reason = reason[:200]
+        task.closed_at = timezone.now()
+        task.save(update_fields=["status", "skip_reason", "closed_at"])
+    return task
+
+
+def do_expire_overdue_tasks(*, project: Project | None = None, expert: AbstractBaseUser | None = None) -> int:
+    """Mark issued tasks past their deadline as expired, so their items are issued again."""
+    overdue = Task.objects.filter(status=Task.Status.ISSUED, expires_at__lte=timezone.now())
+    if project is not None:
+        overdue = overdue.filter(project=project)
+    if expert is not None:
+        overdue = overdue.filter(expert=expert)
+    return overdue.update(status=Task.Status.EXPIRED, closed_at=timezone.now())
+
+
+def do_recompute_judgement_counts(project: Project) -> int:
+    """Rebuild ProjectItem.judgement_count from the judgement log. Returns items changed."""
+    changed = 0
+    with transaction.atomic():
+        counts: dict[int, int] = {}
+        for item_id in TaskItem.objects.filter(task__project=project, task__status=Task.Status.ANSWERED).values_list(
+            "item_id", flat=True
+        ):
+            counts[item_id] = counts.get(item_id, 0) + 1
+        for item in ProjectItem.objects.filter(project=project).select_for_update():
+            expected = counts.get(item.pk, 0)
+            if item.judgement_count != expected:
+                item.judgement_count = expected
+                item.save(update_fields=["judgement_count"])
+                changed += 1
+    return changed
