@@ -1,0 +1,115 @@
+"""From expert orderings to pairwise outcomes, and from the judgement log to rating periods.
+
+Django-free. Convention (documented in docs/ranking.md): an ordering runs from the axis start to
+the axis end, and an item earlier in the ordering *wins* against every later item (score 1), so
+a higher rating means "nearer the axis start" (e.g. "most accurate view"). Items of one tie group
+(marked indistinguishable) score 0.5 against each other.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from ranking.glicko2 import PairOutcomes
+
+__all__ = ["OrderingLog", "ordering_pairs", "orderings_to_outcomes", "period_labels"]
+
+IntArray = NDArray[np.int64]
+
+
+def ordering_pairs(ordering: Sequence[int], ties: Sequence[Sequence[int]] = ()) -> list[tuple[int, int, float]]:
+    """The k(k-1)/2 games of one ordering as ``(earlier, later, score of earlier)``.
+
+    >>> ordering_pairs([7, 3, 5], ties=[[3, 5]])
+    [(7, 3, 1.0), (7, 5, 1.0), (3, 5, 0.5)]
+    """
+    group = {item: g for g, members in enumerate(ties) for item in members}
+    pairs = []
+    for i, first in enumerate(ordering):
+        for second in ordering[i + 1 :]:
+            tied = first in group and group.get(second) == group[first]
+            pairs.append((first, second, 0.5 if tied else 1.0))
+    return pairs
+
+
+@dataclass(frozen=True)
+class OrderingLog:
+    """Orderings as index arrays, in log order: outcome ``t`` comes from judgement ``judgement[t]``."""
+
+    outcomes: PairOutcomes
+    judgement: IntArray  # position of the judgement in the log, per outcome
+    expert: IntArray  # expert index, per outcome
+
+
+def orderings_to_outcomes(
+    answers: Sequence[Mapping[str, object]], experts: Sequence[int], index_of: Mapping[int, int]
+) -> OrderingLog:
+    """Turn ranking answers ``{"ordering": [...], "ties": [[...]]}`` into indexed outcomes.
+
+    ``index_of`` maps an item id to its position in the rating arrays.
+    """
+    first: list[int] = []
+    second: list[int] = []
+    score: list[float] = []
+    judgement: list[int] = []
+    expert: list[int] = []
+    for position, (answer, who) in enumerate(zip(answers, experts, strict=True)):
+        ordering = [int(i) for i in answer["ordering"]]  # type: ignore[union-attr]
+        ties = answer.get("ties") or []
+        for a, b, s in ordering_pairs(ordering, ties):  # type: ignore[arg-type]
+            first.append(index_of[a])
+            second.append(index_of[b])
+            score.append(s)
+            judgement.append(position)
+            expert.append(who)
+    return OrderingLog(
+        outcomes=PairOutcomes(np.asarray(first, np.int64), np.asarray(second, np.int64), np.asarray(score, np.float64)),
+        judgement=np.asarray(judgement, np.int64),
+        expert=np.asarray(expert, np.int64),
+    )
+
+
+def period_labels(created_at: Sequence[float], *, every_judgements: int, every_seconds: float) -> IntArray:
+    """Rating period of each judgement, in log (id) order.
+
+    A period starts with a judgement and takes the following ones until it holds
+    ``every_judgements`` of them, or until a judgement was created ``every_seconds`` or more after
+    the period's first (that judgement starts the next period). The rule looks only at the log up
+    to the judgement in question, so folding a prefix never changes once later judgements arrive:
+    the full recompute and the incremental updates cut the log at the same places.
+
+    Returns
+    -------
+    numpy.ndarray
+        Non-decreasing period numbers, starting at 0.
+    """
+    labels = np.empty(len(created_at), np.int64)
+    period, count, started = 0, 0, 0.0
+    for i, t in enumerate(created_at):
+        if count and (count >= every_judgements or t - started >= every_seconds):
+            period, count = period + 1, 0
+        if count == 0:
+            started = t
+        labels[i] = period
+        count += 1
+    return labels
+
+
+def closed_periods(labels: IntArray, created_at: Sequence[float], *, every_judgements: int) -> int:
+    """How many of the leading judgements belong to periods that are already closed.
+
+    A period is closed when it is full, or when a later judgement has started the next period.
+    The last period stays open otherwise (a quiet project keeps its last judgements pending
+    until the next one arrives), so a partial period is never folded twice.
+    """
+    if len(labels) == 0:
+        return 0
+    last = labels[-1]
+    in_last = int(np.count_nonzero(labels == last))
+    if in_last >= every_judgements:
+        return len(labels)
+    return len(labels) - in_last
