@@ -18,6 +18,8 @@ os.environ.setdefault("SECRET_KEY", "test-secret-key-not-for-production-01234567
 os.environ.setdefault("DJANGO_DEBUG", "0")
 os.environ.setdefault("SECURE_SSL_REDIRECT", "0")
 os.environ.setdefault("UNITY_STATIC_MANIFEST", "0")
+os.environ.setdefault("UNITY_SECURE_COOKIES", "0")
+os.environ.setdefault("DATABASE_CONN_MAX_AGE", "0")
 os.environ.setdefault("ALLOWED_HOSTS", "testserver,127.0.0.1,localhost")
 os.environ.setdefault("GOOGLE_CLIENT_ID", "test-google-client-id")
 os.environ.setdefault("GOOGLE_CLIENT_SECRET", "test-google-client-secret")

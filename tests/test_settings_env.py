@@ -20,7 +20,11 @@ PRODUCTION = {
 
 
 def manage(*args: str, **env: str) -> subprocess.CompletedProcess:
-    base = {k: v for k, v in os.environ.items() if not k.startswith(("GOOGLE_", "DJANGO_", "SECRET_KEY", "SECURE_"))}
+    base = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("GOOGLE_", "DJANGO_", "SECRET_KEY", "SECURE_", "UNITY_SECURE_COOKIES"))
+    }
     return subprocess.run(
         [sys.executable, "manage.py", *args], cwd=ROOT, env={**base, **env}, capture_output=True, text=True, timeout=120
     )

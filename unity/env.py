@@ -70,7 +70,7 @@ class DatabaseConfig:
     host: str = ""
     port: str = ""
 
-    def as_django(self) -> dict[str, object]:
+    def as_django(self, *, conn_max_age: int = 60) -> dict[str, object]:
         config: dict[str, object] = {
             "ENGINE": self.engine,
             "NAME": self.name,
@@ -81,7 +81,7 @@ class DatabaseConfig:
             "ATOMIC_REQUESTS": False,
         }
         if self.engine.endswith("postgresql"):
-            config["CONN_MAX_AGE"] = 60
+            config["CONN_MAX_AGE"] = conn_max_age
             config["CONN_HEALTH_CHECKS"] = True
             config["OPTIONS"] = {"connect_timeout": 5}
         return config

@@ -90,7 +90,11 @@ TEMPLATES = [
 # --- Database --------------------------------------------------------------------------------
 _database_url = env_str("DATABASE_URL")
 if _database_url:
-    DATABASES = {"default": parse_database_url("DATABASE_URL", _database_url).as_django()}
+    DATABASES = {
+        "default": parse_database_url("DATABASE_URL", _database_url).as_django(
+            conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60, minimum=0)
+        )
+    }
 else:
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES = {
@@ -257,9 +261,10 @@ CSRF_COOKIE_SAMESITE = "Lax"
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+# Cookies travel over HTTPS only in production. The test suite's live servers speak plain HTTP
+# on localhost and turn this off (UNITY_SECURE_COOKIES=0).
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env_bool("UNITY_SECURE_COOKIES", not DEBUG)
 if not DEBUG:
-    SESSION_COOKIE_SECURE = True
-    CSRF_COOKIE_SECURE = True
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000, minimum=0)
