@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from allauth.account.models import EmailAddress
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import QuerySet
 from django.http import Http404
@@ -35,6 +36,4 @@ def is_member(user: AbstractBaseUser | AnonymousUser, project: Project) -> bool:
 
 
 def verified_emails(user: AbstractBaseUser) -> list[str]:
-    from allauth.account.models import EmailAddress  # noqa: PLC0415 - allauth app registry
-
     return [e.lower() for e in EmailAddress.objects.filter(user=user, verified=True).values_list("email", flat=True)]
