@@ -20,6 +20,7 @@ References
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -64,7 +65,7 @@ def fit_bradley_terry(
     outcomes: PairOutcomes,
     weights: FloatArray | None = None,
     *,
-    params: FitParams = FitParams(),  # noqa: B008 - frozen, immutable default
+    params: FitParams = FitParams(),
     init: FloatArray | None = None,
 ) -> ScaleFit:
     """Maximum a-posteriori Bradley-Terry scores by Newton's method with conjugate gradients.
@@ -116,7 +117,9 @@ def fit_bradley_terry(
     return ScaleFit(score=theta, se=1.0 / np.sqrt(diag))
 
 
-def _preconditioned_cg(matvec, rhs: FloatArray, diag: FloatArray, steps: int) -> FloatArray:  # noqa: ANN001
+def _preconditioned_cg(
+    matvec: Callable[[FloatArray], FloatArray], rhs: FloatArray, diag: FloatArray, steps: int
+) -> FloatArray:
     """Solve ``H x = rhs`` for symmetric positive definite ``H`` with a Jacobi preconditioner."""
     x = np.zeros_like(rhs)
     r = rhs.copy()

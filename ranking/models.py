@@ -10,18 +10,28 @@ from projects.models import Project
 
 
 class ItemRating(models.Model):
+    """One item's Glicko-2 state, and its place on the consensus scale (see ranking/README.md)."""
+
     item = models.OneToOneField(ProjectItem, on_delete=models.CASCADE, related_name="rating")
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="item_ratings")
     rating = models.FloatField()
     rd = models.FloatField()
     volatility = models.FloatField()
     views = models.PositiveIntegerField(default=0, help_text="Orderings that included this item.")
+    # The consensus fit (weighted Bradley-Terry over the whole log; logit units, higher = nearer
+    # the axis start) and the rank it gives, 1 = nearest the axis start, with a 95% interval.
+    score = models.FloatField(default=0.0)
+    score_se = models.FloatField(default=2.0)
+    rank = models.PositiveIntegerField(null=True, blank=True)
+    rank_low = models.PositiveIntegerField(null=True, blank=True)
+    rank_high = models.PositiveIntegerField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         indexes = [
             models.Index(fields=["project", "views"], name="rating_views_idx"),
             models.Index(fields=["project", "rating"], name="rating_rating_idx"),
+            models.Index(fields=["project", "rank"], name="rating_rank_idx"),
         ]
 
     def __str__(self) -> str:
@@ -29,12 +39,21 @@ class ItemRating(models.Model):
 
 
 class RatingState(models.Model):
-    """Per project: how far the judgement log has been folded into ratings."""
+    """Per project: how far the judgement log has been folded into ratings, and how reliable they are."""
 
     project = models.OneToOneField(Project, on_delete=models.CASCADE, related_name="rating_state")
     last_judgement_id = models.BigIntegerField(default=0, help_text="Judgements up to this id are rated.")
     periods = models.PositiveIntegerField(default=0)
     period_started_at = models.DateTimeField(null=True, blank=True)
+    judgements = models.PositiveIntegerField(default=0, help_text="Judgements folded so far.")
+    ssr = models.FloatField(null=True, blank=True, help_text="Scale separation reliability of the consensus fit.")
+    split_half_experts = models.FloatField(null=True, blank=True)
+    split_half_judgements = models.FloatField(null=True, blank=True)
+    experts = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Per expert: id, pairs, Kendall tau with the consensus, fit weight, flagged.",
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:
