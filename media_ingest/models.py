@@ -34,6 +34,9 @@ class Clip(models.Model):
     modality = models.CharField(max_length=16, blank=True)
     source_transfer_syntax = models.CharField(max_length=64, blank=True)
     source_photometric = models.CharField(max_length=32, blank=True)
+    mask_source = models.CharField(
+        max_length=20, blank=True, help_text="What decided the kept pixels: regions, regions+sector or sector."
+    )
     # Derived files, as storage names relative to the media storage (content-addressed layout).
     storage_prefix = models.CharField(max_length=200, blank=True, help_text="aa/bb/<code>")
     video_name = models.CharField(max_length=255, blank=True)

@@ -11,5 +11,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
     path("", include("projects.urls")),
+    path("", include("media_ingest.urls")),
     path("", include("annotations.urls")),
 ]

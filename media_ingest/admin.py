@@ -1,0 +1,149 @@
+"""Admin: ingest jobs with their errors, clips with a poster preview, and an upload form."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+from django import forms
+from django.conf import settings
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
+
+from media_ingest.models import Clip, IngestJob
+from media_ingest.services import do_create_ingest_jobs, do_retry_ingest_jobs
+from projects.models import Project
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        kwargs.setdefault("widget", MultipleFileInput())
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data: object, initial: object = None) -> list[object]:
+        single = super().clean
+        if isinstance(data, list | tuple):
+            return [single(item, initial) for item in data]
+        return [single(data, initial)]
+
+
+class UploadForm(forms.Form):
+    project = forms.ModelChoiceField(queryset=Project.objects.exclude(status=Project.Status.ARCHIVED))
+    files = MultipleFileField(help_text="DICOM files or zip archives.")
+
+    def clean_files(self) -> list[object]:
+        files = self.cleaned_data["files"]
+        if sum(f.size for f in files) > settings.UNITY_MAX_UPLOAD_BYTES:
+            raise forms.ValidationError(f"At most {settings.UNITY_MAX_UPLOAD_BYTES} bytes per upload.")
+        return files
+
+
+@admin.register(IngestJob)
+class IngestJobAdmin(admin.ModelAdmin):
+    list_display = ["source_name", "project", "status", "short_error", "clip_link", "attempts", "created_at"]
+    list_filter = ["status", "project"]
+    search_fields = ["source_name", "batch", "clip__code"]
+    list_select_related = ["project", "clip"]
+    readonly_fields = [f.name for f in IngestJob._meta.fields]
+    actions = ["retry_jobs"]
+    change_list_template = "admin/media_ingest/ingestjob/change_list.html"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    @admin.display(description="error")
+    def short_error(self, job: IngestJob) -> str:
+        return job.error if len(job.error) <= 120 else job.error[:117] + "..."
+
+    @admin.display(description="clip")
+    def clip_link(self, job: IngestJob) -> str:
+        if job.clip is None:
+            return "-"
+        url = reverse("admin:media_ingest_clip_change", args=[job.clip.pk])
+        return format_html('<a href="{}">{}</a>', url, job.clip.code[:12])
+
+    @admin.action(description="Retry selected failed jobs (when their staged file remains)")
+    def retry_jobs(self, request: HttpRequest, queryset: QuerySet[IngestJob]) -> None:
+        count = do_retry_ingest_jobs(queryset)
+        self.message_user(request, f"{count} job(s) queued again.")
+
+    def get_urls(self) -> list[object]:
+        upload = path("upload/", self.admin_site.admin_view(self.upload_view), name="media_ingest_ingestjob_upload")
+        return [upload, *super().get_urls()]
+
+    def upload_view(self, request: HttpRequest) -> HttpResponse:
+        if not request.user.has_perm("media_ingest.view_ingestjob") or not request.user.is_staff:
+            raise PermissionDenied
+        form = UploadForm(request.POST or None, request.FILES or None)
+        if request.method == "POST" and form.is_valid():
+            with tempfile.TemporaryDirectory(prefix="unity-upload-") as folder:
+                paths = []
+                for index, upload in enumerate(form.cleaned_data["files"]):
+                    # Keep the base name only; the index keeps two uploads of one name apart.
+                    target = Path(folder) / f"{index:04d}" / Path(upload.name).name
+                    target.parent.mkdir()
+                    with target.open("wb") as out:
+                        for chunk in upload.chunks():
+                            out.write(chunk)
+                    paths.append(target)
+                jobs = do_create_ingest_jobs(form.cleaned_data["project"], paths=paths, created_by=request.user)
+            batch = jobs[0].batch if jobs else ""
+            messages.success(request, f"{len(jobs)} file(s) received; jobs are running (batch {batch}).")
+            return HttpResponseRedirect(reverse("admin:media_ingest_ingestjob_changelist") + f"?q={batch}")
+        context = {
+            **self.admin_site.each_context(request),
+            "form": form,
+            "title": "Upload DICOM",
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "admin/media_ingest/upload.html", context)
+
+
+@admin.register(Clip)
+class ClipAdmin(admin.ModelAdmin):
+    list_display = [
+        "short_code",
+        "status",
+        "frame_count",
+        "frame_rate",
+        "size",
+        "pixel_spacing_x_mm",
+        "mask_source",
+        "created_at",
+    ]
+    list_filter = ["status", "mask_source", "source_transfer_syntax"]
+    search_fields = ["code"]
+    readonly_fields = ["poster", *(f.name for f in Clip._meta.fields)]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Clip | None = None) -> bool:
+        return False  # items and judgements refer to clips; the files are content-addressed
+
+    @admin.display(description="code")
+    def short_code(self, clip: Clip) -> str:
+        return clip.code[:12]
+
+    @admin.display(description="size")
+    def size(self, clip: Clip) -> str:
+        return f"{clip.columns}x{clip.rows}"
+
+    @admin.display(description="poster")
+    def poster(self, clip: Clip) -> str:
+        if clip.status != Clip.Status.READY:
+            return "-"
+        poster = reverse("clip_file", args=[clip.code, "poster.jpg"])
+        video = reverse("clip_file", args=[clip.code, "video.mp4"])
+        return format_html(
+            '<video src="{}" poster="{}" controls loop muted style="max-width:480px"></video>', video, poster
+        )

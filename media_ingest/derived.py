@@ -1,0 +1,163 @@
+"""Derived media for one clip, written while its frames stream past, into a private work folder.
+
+``DerivedMediaWriter.add`` takes each de-identified RGB frame once: it updates the SHA-256 (the
+clip's code), encodes the frame into the H.264 video, appends its JPEG to the current chunk file,
+and stores a 112x112 grey copy. Nothing but the small grey array is kept across frames.
+
+PyAV cannot write an MP4 with ``+faststart`` to a BytesIO (NOTES.md): the video goes to a real file.
+No Django here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import BinaryIO
+
+import av
+import cv2
+import numpy as np
+
+from media_ingest.conf import ARRAY_SIDE, CHUNK_SIZE
+from media_ingest.layout import ARRAY, MANIFEST, POSTER, VIDEO, chunk_name
+
+
+@dataclass(frozen=True)
+class EncoderSettings:
+    jpeg_quality: int = 90
+    crf: int = 20
+    preset: str = "veryfast"
+
+
+@dataclass(frozen=True)
+class DerivedMedia:
+    """The finished work folder: ``code`` and the relative names of every file in it."""
+
+    code: str
+    folder: Path
+    names: tuple[str, ...]
+    frame_count: int
+
+
+def video_rate(frame_rate: float) -> Fraction:
+    return Fraction(frame_rate).limit_denominator(1001)
+
+
+def open_h264_writer(path: Path, *, width: int, height: int, frame_rate: float, settings: EncoderSettings):
+    """An MP4 container and H.264 stream (libx264, High profile, yuv420p, moov atom first)."""
+    container = av.open(str(path), mode="w", format="mp4", options={"movflags": "+faststart"})
+    stream = container.add_stream("libx264", rate=video_rate(frame_rate))
+    stream.width = width
+    stream.height = height
+    stream.pix_fmt = "yuv420p"
+    stream.options = {"crf": str(settings.crf), "preset": settings.preset, "profile": "high"}
+    return container, stream
+
+
+class DerivedMediaWriter:
+    """Write video, frame chunks, poster and grey array for one clip into ``folder``."""
+
+    def __init__(
+        self,
+        folder: Path,
+        *,
+        rows: int,
+        columns: int,
+        frame_count: int,
+        frame_rate: float,
+        settings: EncoderSettings,
+    ) -> None:
+        self.folder = folder
+        self.rows, self.columns = rows, columns
+        self.frame_count = frame_count
+        self.frame_rate = frame_rate
+        self.settings = settings
+        (folder / "frames").mkdir(parents=True, exist_ok=True)
+        self._sha = hashlib.sha256()
+        # yuv420p needs even dimensions: the video is padded by one black row/column if needed.
+        self._pad = (rows % 2, columns % 2)
+        self._container, self._stream = open_h264_writer(
+            folder / VIDEO,
+            width=columns + self._pad[1],
+            height=rows + self._pad[0],
+            frame_rate=frame_rate,
+            settings=settings,
+        )
+        self._array = np.zeros((frame_count, ARRAY_SIDE, ARRAY_SIDE), dtype=np.uint8)
+        self._chunks: list[dict[str, object]] = []
+        self._chunk_file: BinaryIO | None = None
+        self._offset = 0
+        self._index = 0
+        self._poster_index = frame_count // 2
+
+    def add(self, rgb: np.ndarray) -> None:
+        if self._index >= self.frame_count:
+            raise ValueError("more frames than declared")
+        self._sha.update(rgb.data)
+        self._encode_video(rgb)
+        bgr = cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)
+        ok, jpeg = cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, self.settings.jpeg_quality])
+        if not ok:
+            raise RuntimeError("JPEG encoding failed")
+        self._append_jpeg(jpeg.tobytes())
+        grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+        self._array[self._index] = cv2.resize(grey, (ARRAY_SIDE, ARRAY_SIDE), interpolation=cv2.INTER_AREA)
+        self._index += 1
+
+    def _encode_video(self, rgb: np.ndarray) -> None:
+        if any(self._pad):
+            rgb = cv2.copyMakeBorder(rgb, 0, self._pad[0], 0, self._pad[1], cv2.BORDER_CONSTANT, value=0)
+        frame = av.VideoFrame.from_ndarray(rgb, format="rgb24")
+        frame.pts = self._index
+        for packet in self._stream.encode(frame):
+            self._container.mux(packet)
+
+    def _append_jpeg(self, data: bytes) -> None:
+        if self._index % CHUNK_SIZE == 0:
+            if self._chunk_file is not None:
+                self._chunk_file.close()
+            name = chunk_name(len(self._chunks))
+            self._chunk_file = (self.folder / "frames" / name).open("wb")
+            self._chunks.append({"name": name, "first_frame": self._index, "frames": []})
+            self._offset = 0
+        assert self._chunk_file is not None
+        self._chunk_file.write(data)
+        self._chunks[-1]["frames"].append([self._offset, len(data)])  # type: ignore[union-attr]
+        self._offset += len(data)
+        if self._index == self._poster_index:
+            (self.folder / POSTER).write_bytes(data)
+
+    def finish(self) -> DerivedMedia:
+        if self._index != self.frame_count:
+            raise ValueError(f"expected {self.frame_count} frames, got {self._index}")
+        for packet in self._stream.encode():
+            self._container.mux(packet)
+        self._container.close()
+        if self._chunk_file is not None:
+            self._chunk_file.close()
+        code = self._sha.hexdigest()
+        with (self.folder / ARRAY).open("wb") as handle:
+            np.save(handle, self._array, allow_pickle=False)
+        manifest = {
+            "code": code,
+            "frame_count": self.frame_count,
+            "frame_rate": self.frame_rate,
+            "width": self.columns,
+            "height": self.rows,
+            "chunk_size": CHUNK_SIZE,
+            "chunks": self._chunks,
+        }
+        (self.folder / MANIFEST).write_text(json.dumps(manifest, separators=(",", ":")))
+        names = (VIDEO, POSTER, ARRAY, MANIFEST, *(f"frames/{c['name']}" for c in self._chunks))
+        return DerivedMedia(code=code, folder=self.folder, names=names, frame_count=self.frame_count)
+
+    def abort(self) -> None:
+        try:
+            self._container.close()
+        except Exception:  # noqa: BLE001, S110 - already failing; the folder is removed by the caller
+            pass
+        if self._chunk_file is not None:
+            self._chunk_file.close()

@@ -1,0 +1,77 @@
+"""``manage.py ingest PATH... --project SLUG``: DICOM files, folders and zips from a server folder."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from media_ingest.models import IngestJob
+from media_ingest.services import do_create_ingest_jobs
+from media_ingest.tasks import process_ingest_job
+from projects.models import Project
+
+FINISHED = {IngestJob.Status.READY, IngestJob.Status.DUPLICATE, IngestJob.Status.FAILED}
+
+
+class Command(BaseCommand):
+    help = "Ingest DICOM files, folders and zip archives into a project. Exits 1 if any file failed."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("paths", nargs="+", type=Path)
+        parser.add_argument("--project", required=True, help="The project's slug.")
+        parser.add_argument(
+            "--here",
+            action="store_true",
+            help="Run the jobs in this process even when a broker is configured (default: queue them "
+            "for the media workers and wait).",
+        )
+
+    def handle(self, *args: object, **options: object) -> None:
+        try:
+            project = Project.objects.get(slug=options["project"])
+        except Project.DoesNotExist:
+            raise CommandError(f"no project with slug {options['project']!r}") from None
+        paths: list[Path] = options["paths"]  # type: ignore[assignment]
+        here = bool(options["here"]) or settings.CELERY_TASK_ALWAYS_EAGER
+        jobs = do_create_ingest_jobs(project, paths=paths, queue=not here)
+        if here:
+            for index, job in enumerate(jobs, start=1):
+                if job.status == IngestJob.Status.QUEUED:
+                    process_ingest_job.apply(args=[job.pk])
+                self._progress(index, len(jobs))
+        else:
+            self._wait(jobs)
+        self._summary(list(IngestJob.objects.filter(pk__in=[j.pk for j in jobs]).order_by("pk")))
+
+    def _wait(self, jobs: list[IngestJob]) -> None:
+        ids = [j.pk for j in jobs]
+        while True:
+            done = IngestJob.objects.filter(pk__in=ids, status__in=FINISHED).count()
+            self._progress(done, len(ids))
+            if done == len(ids):
+                return
+            time.sleep(0.5)
+
+    def _progress(self, done: int, total: int) -> None:
+        width = 30
+        filled = width * done // max(total, 1)
+        self.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} files", ending="")
+        self.stderr.flush()
+
+    def _summary(self, jobs: list[IngestJob]) -> None:
+        self.stderr.write("")
+        counts = {status: sum(j.status == status for j in jobs) for status in IngestJob.Status.values}
+        self.stdout.write(
+            f"ready {counts['ready']}, duplicate {counts['duplicate']}, failed {counts['failed']} (of {len(jobs)} files)"
+        )
+        for job in jobs:
+            if job.status == IngestJob.Status.DUPLICATE:
+                self.stdout.write(f"  duplicate  {job.source_name}: {job.error}")
+        for job in jobs:
+            if job.status == IngestJob.Status.FAILED:
+                self.stdout.write(self.style.ERROR(f"  failed     {job.source_name}: {job.error}"))
+        if counts["failed"]:
+            raise CommandError(f"{counts['failed']} file(s) failed", returncode=1)

@@ -1,0 +1,89 @@
+"""One file to de-identified derived media in a work folder: read, mask, hash, encode. No Django.
+
+The services call ``process_file``; the bench calls it too, so the figures it prints are the
+pipeline's own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from media_ingest.deid import TechnicalRecord, apply_rectangles, detect_sector, region_mask, regions_fit
+from media_ingest.derived import DerivedMedia, DerivedMediaWriter, EncoderSettings
+from media_ingest.dicom import DicomClip, open_dicom
+from media_ingest.errors import IngestError
+
+SECTOR_SAMPLES = 12
+
+
+class MaskSource:
+    REGIONS = "regions"
+    REGIONS_AND_SECTOR = "regions+sector"
+    SECTOR = "sector"
+
+
+@dataclass(frozen=True)
+class ProcessedFile:
+    record: TechnicalRecord
+    media: DerivedMedia
+    mask_source: str
+
+
+def keep_mask(clip: DicomClip, rectangles: list[list[int]]) -> tuple[np.ndarray, str]:
+    """1 where pixels are kept, and how that was decided (``MaskSource``).
+
+    Regions that fit the image are used as they are. Regions reaching outside it are intersected
+    with the detected sector; with no regions, the detected sector alone is kept."""
+    record = clip.record
+    rows, columns = record.rows, record.columns
+    mask = region_mask(record.regions, rows=rows, columns=columns)
+    if mask is not None and regions_fit(record.regions, rows=rows, columns=columns):
+        return apply_rectangles(mask, rectangles), MaskSource.REGIONS
+    count = record.frame_count
+    step = max(count // SECTOR_SAMPLES, 1)
+    sector = detect_sector(list(clip.frames(list(range(0, count, step))[:SECTOR_SAMPLES])))
+    if mask is not None:
+        if sector is not None:
+            mask, source = mask & sector, MaskSource.REGIONS_AND_SECTOR
+        else:
+            source = MaskSource.REGIONS
+    elif sector is not None:
+        mask, source = sector, MaskSource.SECTOR
+    else:
+        raise IngestError(
+            "no Sequence of Ultrasound Regions and no imaging sector could be detected; "
+            "burned-in text cannot be masked safely"
+        )
+    return apply_rectangles(mask, rectangles), source
+
+
+def process_file(path: Path, *, folder: Path, rectangles: list[list[int]], settings: EncoderSettings) -> ProcessedFile:
+    """Decode ``path`` frame by frame into de-identified media under ``folder``.
+
+    Raises ``IngestError`` for anything wrong with the file. The caller removes ``folder``.
+    """
+    with open_dicom(path) as clip:
+        record = clip.record
+        mask, source = keep_mask(clip, rectangles)
+        blank = np.repeat((mask == 0)[:, :, None], 3, axis=2)
+        writer = DerivedMediaWriter(
+            folder,
+            rows=record.rows,
+            columns=record.columns,
+            frame_count=record.frame_count,
+            frame_rate=record.frame_rate,
+            settings=settings,
+        )
+        try:
+            for decoded in clip.frames():
+                frame = decoded if decoded.flags.writeable else decoded.copy()
+                np.copyto(frame, 0, where=blank)
+                writer.add(frame)
+            media = writer.finish()
+        except BaseException:
+            writer.abort()
+            raise
+    return ProcessedFile(record=record, media=media, mask_source=source)

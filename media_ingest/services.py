@@ -1,0 +1,71 @@
+"""Changes: ingest jobs from uploaded files. ``check_*`` validates, ``do_*`` writes.
+
+``do_create_ingest_jobs`` stages files and queues one job per file after commit;
+``do_process_ingest_job`` (from ``processing``) is what the task runs.
+"""
+
+from __future__ import annotations
+
+import functools
+import uuid
+from collections.abc import Iterable
+from pathlib import Path
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.utils import timezone
+
+from media_ingest.models import IngestJob
+from media_ingest.processing import do_process_ingest_job, private_root
+from media_ingest.staging import stage_paths
+from media_ingest.tasks import process_ingest_job
+from projects.models import Project
+
+__all__ = ["do_create_ingest_jobs", "do_process_ingest_job", "do_retry_ingest_jobs"]
+
+
+def do_create_ingest_jobs(
+    project: Project,
+    *,
+    paths: list[Path],
+    created_by: AbstractBaseUser | None = None,
+    batch: str = "",
+    queue: bool = True,
+) -> list[IngestJob]:
+    """Stage every file under ``paths`` (folders and zips expanded) into the private store and
+    create one job per file; each queued job goes to the media queue after commit. Files refused
+    while staging (path traversal, expansion ratio, size) become failed jobs with the reason.
+    The source files are only read. May be called inside a transaction. With ``queue=False``
+    nothing is queued: the caller runs the jobs (``manage.py ingest`` does, for its progress bar)."""
+    batch = batch or timezone.now().strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6]
+    staged = list(stage_paths(paths, folder=private_root() / "staging" / batch))
+    jobs = []
+    with transaction.atomic():
+        for item in staged:
+            job = IngestJob(project=project, batch=batch, source_name=item.name, created_by=created_by)
+            if item.error:
+                job.status = IngestJob.Status.FAILED
+                job.error = item.error
+                job.finished_at = timezone.now()
+            else:
+                job.staged_path = str(item.path)
+                job.source_sha256 = item.sha256
+            job.save()
+            if queue and job.status == IngestJob.Status.QUEUED:
+                transaction.on_commit(functools.partial(process_ingest_job.delay, job.pk))
+            jobs.append(job)
+    return jobs
+
+
+def do_retry_ingest_jobs(jobs: Iterable[IngestJob]) -> int:
+    """Queue failed jobs again whose staged file still exists (retries spent on a transient
+    error). Jobs failed for their content have no staged file left and are skipped."""
+    count = 0
+    with transaction.atomic():
+        for job in jobs:
+            if job.status != IngestJob.Status.FAILED or not job.staged_path or not Path(job.staged_path).is_file():
+                continue
+            IngestJob.objects.filter(pk=job.pk).update(status=IngestJob.Status.QUEUED, error="", finished_at=None)
+            transaction.on_commit(functools.partial(process_ingest_job.delay, job.pk))
+            count += 1
+    return count

@@ -1,0 +1,26 @@
+"""Celery tasks of the media queue (routed by ``media_ingest.tasks.*``). Thin: ids in, services do the work."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from media_ingest import conf
+from media_ingest.errors import TransientIngestError
+from media_ingest.processing import do_fail_ingest_job, do_process_ingest_job, do_requeue_ingest_job
+
+
+def retry_countdown(retries: int) -> int:
+    """Exponential backoff: 10 s, 20 s, 40 s, ... capped at 10 minutes."""
+    return min(10 * 2**retries, 600)
+
+
+@shared_task(bind=True, acks_late=True, max_retries=None)
+def process_ingest_job(self, job_id: int) -> str:
+    """Process one ingest job. Idempotent: a finished job is left as it is."""
+    try:
+        return do_process_ingest_job(job_id).status
+    except TransientIngestError as exc:
+        if self.request.retries >= conf.INGEST.max_retries:
+            return do_fail_ingest_job(job_id, reason=f"gave up after {self.request.retries + 1} attempts: {exc}").status
+        do_requeue_ingest_job(job_id, note=str(exc))
+        raise self.retry(countdown=retry_countdown(self.request.retries), exc=exc) from None

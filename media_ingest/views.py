@@ -1,0 +1,114 @@
+"""Serving derived media: only to signed-in users allowed to see a project holding the clip.
+
+Everyone else gets 404 (never 403: a clip's existence is private). Files are content-addressed,
+hence immutable: long-lived ``private`` cache headers and a stable ETag. Development streams
+files through Python with HTTP Range support; production (``UNITY_MEDIA_SERVING = "x-accel"``)
+hands the file to nginx with X-Accel-Redirect, which also answers Range requests itself.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from django.conf import settings
+from django.core.files import File
+from django.core.files.storage import default_storage
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBase, StreamingHttpResponse
+from django.utils.cache import patch_vary_headers
+from django.views.decorators.http import require_safe
+
+from media_ingest.layout import CODE_PATTERN, SERVED_NAME
+from media_ingest.selectors import clip_visible_to
+
+CACHE_CONTROL = "private, max-age=31536000, immutable"
+CONTENT_TYPES = {
+    ".mp4": "video/mp4",
+    ".jpg": "image/jpeg",
+    ".json": "application/json",
+    ".bin": "application/octet-stream",
+    ".npy": "application/octet-stream",
+}
+_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+_BLOCK = 256 * 1024
+
+
+@require_safe
+def clip_file(request: HttpRequest, code: str, name: str) -> HttpResponseBase:
+    if not CODE_PATTERN.match(code) or not SERVED_NAME.match(name):
+        raise Http404("No such file")
+    clip = clip_visible_to(request.user, code)
+    if clip is None:
+        raise Http404("No such file")
+    storage_name = f"{clip.storage_prefix}/{name}"
+    content_type = CONTENT_TYPES[name[name.rindex(".") :]]
+    etag = f'"{code[:16]}-{name.replace("/", "-")}"'
+    if etag in request.headers.get("If-None-Match", ""):
+        response: HttpResponseBase = HttpResponse(status=304)
+    elif settings.UNITY_MEDIA_SERVING == "x-accel":
+        response = HttpResponse(content_type=content_type)
+        response["X-Accel-Redirect"] = settings.UNITY_X_ACCEL_PREFIX.rstrip("/") + "/" + storage_name
+    else:
+        response = _file_response(request, storage_name, content_type)
+    response["Cache-Control"] = CACHE_CONTROL
+    response["ETag"] = etag
+    response["X-Content-Type-Options"] = "nosniff"
+    patch_vary_headers(response, ["Cookie"])
+    return response
+
+
+def _file_response(request: HttpRequest, storage_name: str, content_type: str) -> HttpResponseBase:
+    try:
+        size = default_storage.size(storage_name)
+    except OSError:
+        raise Http404("No such file") from None
+    byte_range = _parse_range(request.headers.get("Range", ""), size)
+    if byte_range == "unsatisfiable":
+        response = HttpResponse(status=416)
+        response["Content-Range"] = f"bytes */{size}"
+        return response
+    handle = default_storage.open(storage_name, "rb")
+    if byte_range is None:
+        response = FileResponse(handle, content_type=content_type)
+        response["Content-Length"] = str(size)
+    else:
+        start, end = byte_range
+        handle.seek(start)
+        response = StreamingHttpResponse(_read(handle, end - start + 1), status=206, content_type=content_type)
+        response["Content-Range"] = f"bytes {start}-{end}/{size}"
+        response["Content-Length"] = str(end - start + 1)
+    response["Accept-Ranges"] = "bytes"
+    return response
+
+
+def _parse_range(header: str, size: int) -> tuple[int, int] | str | None:
+    """One byte range as (start, end) inclusive; None for no (or a multi-part) range, which is
+    answered with the whole file; "unsatisfiable" for a range outside the file."""
+    match = _RANGE.match(header.strip())
+    if not match:
+        return None
+    first, last = match.groups()
+    if first == "" and last == "":
+        return None
+    if first == "":
+        length = int(last)
+        if length == 0:
+            return "unsatisfiable"
+        return max(size - length, 0), size - 1
+    start = int(first)
+    end = min(int(last), size - 1) if last else size - 1
+    if start >= size or end < start:
+        return "unsatisfiable"
+    return start, end
+
+
+def _read(handle: File, remaining: int) -> Iterator[bytes]:
+    try:
+        while remaining > 0:
+            block = handle.read(min(_BLOCK, remaining))
+            if not block:
+                break
+            remaining -= len(block)
+            yield block
+    finally:
+        handle.close()
