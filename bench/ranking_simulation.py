@@ -9,7 +9,7 @@ Unity: ranking.scheduler.choose_batch on a pool of the least-viewed items, with 
 (ranking.reliability.consensus_fit: weighted Bradley-Terry, experts weighed by agreement) both
 for scheduling and for the final ranking. Intermediate rows show where the gain comes from.
 
-    .venv/bin/python bench/ranking_simulation.py [--seeds 6] [--noise 0.5 1.0]
+    .venv/bin/python bench/ranking_simulation.py [--seeds 10] [--noise 0.5 1.0]
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from ranking.fit import ScaleFit, ordering_pair_weights
-from ranking.glicko2 import SCALE, Glicko2Params, PairOutcomes, initial_ratings, rate_period
+from ranking.glicko2 import Glicko2Params, PairOutcomes, initial_ratings, rate_period
 from ranking.outcomes import ordering_pairs
 from ranking.reliability import consensus_fit, scale_separation_reliability, spearman
 from ranking.scheduler import Pool, SchedulerParams, choose_batch, item_set_key, random_batch
@@ -126,7 +126,7 @@ def value_at(xs: list[float], ys: list[float], x: float) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seeds", type=int, default=6)
+    parser.add_argument("--seeds", type=int, default=10)
     parser.add_argument("--noise", type=float, nargs="+", default=[0.5, 1.0])
     parser.add_argument("--max-views", type=float, default=20.0)
     parser.add_argument("--period", type=int, default=N_ITEMS // BATCH // 2, help="judgements per rating period")
@@ -155,7 +155,7 @@ def main() -> None:
         for label, (name, column) in rows.items():
             curves = [np.interp(grid, t.views, getattr(t, column)) for t in traces[name]]
             print(f"{label:42s} {'':18s}" + " ".join(f"{v:5.3f}" for v in np.mean(curves, axis=0)))
-        print(f"{'':42s} views/item to rho>={TARGET_RHO}  judgements/item  SSR there  ratio to baseline")
+        print(f"{'':42s} views/item to rho>={TARGET_RHO}  judgements/item  SSR(fit) there  ratio to baseline")
         base = None
         for label, (name, column) in rows.items():
             needs = [crossing(t.views, getattr(t, column), TARGET_RHO) for t in traces[name]]

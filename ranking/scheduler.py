@@ -3,7 +3,8 @@
 The caller fetches a bounded *pool* (the ``window`` least-viewed items below the target, with
 their current score, uncertainty and views, read through an index) and this module picks from it:
 
-1. balance views: the seed is a least-viewed item (ties: most uncertain, then at random);
+1. balance views: the seed is a least-viewed item (ties: most uncertain, then at random), and
+   no item more than ``max_view_gap`` views above it is chosen;
 2. information gain: partners are added greedily by the expected reduction in the variance of
    their score differences with the items already chosen, which is largest for items that are
    uncertain and close in score (their order is most in doubt), less a penalty for extra views;
@@ -54,6 +55,9 @@ class SchedulerParams:
     temperature: float = 0.25
     #: Penalty per view above the pool's minimum, as a fraction of the best candidate's gain.
     view_penalty: float = 0.5
+    #: Items more than this many views above the pool's least-viewed item are not chosen, so the
+    #: spread of views stays within ``max_view_gap + 1`` (soft balance inside, hard outside).
+    max_view_gap: int = 1
     #: Attempts with a new seed when the chosen set was already given to this expert.
     attempts: int = 8
 
@@ -103,8 +107,11 @@ def choose_batch(
         tried_seeds.add(seed)
         chosen = [seed]
         gain = np.zeros(len(pool))
-        available = np.ones(len(pool), bool)
+        available = base <= params.max_view_gap
         available[seed] = False
+        if available.sum() < k - 1:
+            available = np.ones(len(pool), bool)
+            available[seed] = False
         while len(chosen) < k:
             # 2. Information gain with everything chosen so far.
             last = chosen[-1]
