@@ -12,7 +12,7 @@ from django.utils import timezone
 from annotations.models import Judgement, Task
 from projects.models import Project
 from ranking.models import ItemRating, RatingState
-from tests.ranking_support import eager_tasks, quality_of, ranking_project, work  # noqa: F401 - fixture
+from tests.test_ranking_support import eager_tasks, quality_of, ranking_project, work  # noqa: F401 - fixture
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("eager_tasks")]
 

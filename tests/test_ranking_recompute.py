@@ -13,7 +13,7 @@ from annotations.models import Judgement
 from projects.models import Project
 from ranking.models import ItemRating, RatingState
 from ranking.services import do_close_rating_periods, do_recompute_ratings
-from tests.ranking_support import eager_tasks, quality_of, ranking_project, work  # noqa: F401 - fixture
+from tests.test_ranking_support import eager_tasks, quality_of, ranking_project, work  # noqa: F401 - fixture
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("eager_tasks")]
 

@@ -1,4 +1,4 @@
-"""Helpers for the ranking tests: a ranking project with items, and simulated experts."""
+"""Helpers for the ranking tests (no tests here): a ranking project with items, simulated experts."""
 
 from __future__ import annotations
 
