@@ -25,7 +25,12 @@ run: setup  ## the quick start: set up, then serve on http://127.0.0.1:8000
 	@echo ""
 	$(DEV_ENV) $(BIN)/python manage.py runserver 127.0.0.1:8000
 
-test: $(VENV)/.installed-dev  ## run the test suite (PostgreSQL/Redis when DATABASE_URL/REDIS_URL are set)
+# axe-core for the browser tests' accessibility checks (test-only; the app has no npm runtime dependency).
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
+
+test: $(VENV)/.installed-dev node_modules/.installed  ## run the test suite (PostgreSQL/Redis when DATABASE_URL/REDIS_URL are set)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed-dev

@@ -11,19 +11,13 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_http_methods
 
-from projects.selectors import get_project_for, projects_visible_to
+from projects.selectors import get_project_for
 
 DEMO_USERNAME_PREFIX = "demo-"
 
 
 def render_markdown(text: str) -> str:
     return mark_safe(nh3.clean(markdown.markdown(text, extensions=["extra", "sane_lists"])))  # noqa: S308 - sanitised
-
-
-@login_required
-def home(request: HttpRequest) -> HttpResponse:
-    projects = projects_visible_to(request.user).order_by("status", "title")
-    return render(request, "projects/home.html", {"projects": projects})
 
 
 @login_required

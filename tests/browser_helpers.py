@@ -1,0 +1,432 @@
+"""Real browsers for the labelling app's end-to-end tests: Chromium (Blink) through Playwright and
+WebKit (Safari's engine) through WebKitGTK's WebDriver under Xvfb, behind one small interface so
+each test is written once and run in both engines.
+
+Import the fixtures into a test module (``from tests.browser_helpers import FIXTURES``-style: see
+the browser test modules); each is named for its use, e.g. ``browser_fixture`` provides ``browser``.
+One browser per engine per module; a fresh context (Chromium) or cleared cookies (WebKit) per test.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import threading
+import time
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.test import override_settings
+
+from tests.conftest import make_user, need
+
+ROOT = Path(__file__).resolve().parent.parent
+SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
+AXE_JS = ROOT / "node_modules" / "axe-core" / "axe.min.js"
+CHROMIUM = "/usr/bin/chromium"
+WEBKIT_DRIVER = "/usr/bin/WebKitWebDriver"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+VIEWPORT = (1280, 900)
+SESSION_TIMEOUT_S = 30
+DEMO_EXPERT = "demo-tester"
+ENGINES = ["chromium", "webkit"]
+
+
+class BrowserSession:
+    """What a test needs from a browser, the same for both engines."""
+
+    engine = ""
+
+    def goto(self, url: str) -> None:
+        raise NotImplementedError
+
+    def js(self, function: str, arg: Any = None) -> Any:
+        """Run ``function`` (JS source of a function of one argument, maybe async) and return its result."""
+        raise NotImplementedError
+
+    def click(self, css: str) -> None:
+        raise NotImplementedError
+
+    def press(self, *keys: str) -> None:
+        """Press keys on the focused element: names like "ArrowRight", "Enter", "Control+Enter", "a"."""
+        raise NotImplementedError
+
+    def type_text(self, text: str) -> None:
+        raise NotImplementedError
+
+    def pointer_drag(self, points: list[tuple[float, float]]) -> None:
+        """Press the mouse at the first viewport point, move through the others, release at the last."""
+        raise NotImplementedError
+
+    def screenshot(self, name: str) -> Path:
+        raise NotImplementedError
+
+    @property
+    def url(self) -> str:
+        return self.js("() => location.href")
+
+    def wait(self, function: str, arg: Any = None, *, timeout: float = 15.0, what: str = "") -> Any:
+        deadline = time.monotonic() + timeout
+        while True:
+            value = self.js(function, arg)
+            if value:
+                return value
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{self.engine}: timed out waiting for {what or function}")
+            time.sleep(0.05)
+
+    def wait_for(self, css: str, *, timeout: float = 15.0) -> None:
+        self.wait(
+            "(css) => { const e = document.querySelector(css); return !!e && !!(e.offsetWidth || e.offsetHeight || e.getClientRects().length); }",
+            css,
+            timeout=timeout,
+            what=f"visible {css}",
+        )
+
+    def center(self, css: str) -> tuple[float, float]:
+        box = self.js(
+            "(css) => { const r = document.querySelector(css).getBoundingClientRect(); return [r.left + r.width / 2, r.top + r.height / 2]; }",
+            css,
+        )
+        return float(box[0]), float(box[1])
+
+    def focus(self, css: str) -> None:
+        self.js("(css) => document.querySelector(css).focus()", css)
+
+    def active(self) -> str:
+        return self.js(
+            "() => { const a = document.activeElement; return a ? (a.id || a.className || a.tagName) : ''; }"
+        )
+
+    def shot(self, name: str) -> Path:
+        return self.screenshot(f"{self.engine}-{name}")
+
+    def axe(self) -> list[dict[str, Any]]:
+        """Run axe-core in the page; return the serious and critical violations."""
+        if not self.js("() => typeof window.axe !== 'undefined'"):
+            self.js("(source) => { (0, eval)(source); return true; }", AXE_JS.read_text())
+        result = self.js(
+            """async () => {
+                const r = await axe.run(document, {resultTypes: ['violations']});
+                return r.violations.filter(v => v.impact === 'serious' || v.impact === 'critical')
+                  .map(v => ({id: v.id, impact: v.impact, help: v.help,
+                              nodes: v.nodes.slice(0, 5).map(n => n.target.join(' '))}));
+            }"""
+        )
+        return list(result)
+
+
+class ChromiumSession(BrowserSession):
+    engine = "chromium"
+
+    def __init__(self, page: Any) -> None:
+        self.page = page
+
+    def goto(self, url: str) -> None:
+        self.page.goto(url)
+
+    def js(self, function: str, arg: Any = None) -> Any:
+        return self.page.evaluate(function, arg)
+
+    def click(self, css: str) -> None:
+        self.page.click(css)
+
+    def press(self, *keys: str) -> None:
+        for key in keys:
+            self.page.keyboard.press(" " if key == "Space" else key)
+
+    def type_text(self, text: str) -> None:
+        self.page.keyboard.type(text)
+
+    def pointer_drag(self, points: list[tuple[float, float]]) -> None:
+        mouse = self.page.mouse
+        mouse.move(*points[0])
+        mouse.down()
+        for x, y in points[1:]:
+            mouse.move(x, y, steps=4)
+        mouse.up()
+
+    def screenshot(self, name: str) -> Path:
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        path = SCREENSHOTS / f"{name}.png"
+        self.page.screenshot(path=str(path), full_page=True)
+        return path
+
+
+class WebKitSession(BrowserSession):
+    engine = "webkit"
+
+    def __init__(self, driver: Any) -> None:
+        self.driver = driver
+
+    def goto(self, url: str) -> None:
+        self.driver.get(url)
+
+    def js(self, function: str, arg: Any = None) -> Any:
+        return self.driver.execute_script(f"return (({function}))(arguments[0]);", arg)
+
+    def click(self, css: str) -> None:
+        from selenium.webdriver.common.by import By
+
+        self.driver.find_element(By.CSS_SELECTOR, css).click()
+
+    def _key(self, name: str) -> str:
+        from selenium.webdriver.common.keys import Keys
+
+        special = {
+            "ArrowRight": Keys.ARROW_RIGHT,
+            "ArrowLeft": Keys.ARROW_LEFT,
+            "ArrowUp": Keys.ARROW_UP,
+            "ArrowDown": Keys.ARROW_DOWN,
+            "Enter": Keys.ENTER,
+            "Escape": Keys.ESCAPE,
+            "Space": Keys.SPACE,
+            "Tab": Keys.TAB,
+            "Delete": Keys.DELETE,
+            "Backspace": Keys.BACKSPACE,
+            "Control": Keys.CONTROL,
+            "Shift": Keys.SHIFT,
+        }
+        return special.get(name, name)
+
+    def press(self, *keys: str) -> None:
+        from selenium.webdriver.common.action_chains import ActionChains
+
+        for key in keys:
+            chain = ActionChains(self.driver)
+            *modifiers, last = key.split("+") if len(key) > 1 else [key]
+            for modifier in modifiers:
+                chain.key_down(self._key(modifier))
+            chain.send_keys(self._key(last))
+            for modifier in reversed(modifiers):
+                chain.key_up(self._key(modifier))
+            chain.perform()
+
+    def type_text(self, text: str) -> None:
+        from selenium.webdriver.common.action_chains import ActionChains
+
+        ActionChains(self.driver).send_keys(text).perform()
+
+    def pointer_drag(self, points: list[tuple[float, float]]) -> None:
+        from selenium.webdriver.common.actions.action_builder import ActionBuilder
+        from selenium.webdriver.common.actions.mouse_button import MouseButton
+
+        builder = ActionBuilder(self.driver)
+        mouse = builder.pointer_action
+        mouse.move_to_location(int(points[0][0]), int(points[0][1]))
+        mouse.pointer_down(MouseButton.LEFT)
+        for x, y in points[1:]:
+            mouse.move_to_location(int(x), int(y), duration=60)
+        mouse.pointer_up(MouseButton.LEFT)
+        builder.perform()
+
+    def screenshot(self, name: str) -> Path:
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        path = SCREENSHOTS / f"{name}.png"
+        self.driver.save_screenshot(str(path))
+        return path
+
+
+# --- engines --------------------------------------------------------------------------------
+@pytest.fixture(scope="module", name="chromium_browser")
+def chromium_fixture() -> Iterator[Any]:
+    need(Path(CHROMIUM).exists(), "Chromium is not installed (apt-get install chromium)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:  # pragma: no cover - requirements-dev installs it
+        need(False, "playwright is not installed")
+    # Playwright's sync API keeps an event loop in this thread; Django's ORM calls made by the
+    # test itself (fixtures, assertions) are still synchronous and safe.
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield browser
+        finally:
+            browser.close()
+    if previous is None:
+        os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+    else:
+        os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+
+
+def _start_xvfb() -> tuple[subprocess.Popen, str]:
+    read_fd, write_fd = os.pipe()
+    process = subprocess.Popen(
+        ["Xvfb", "-displayfd", str(write_fd), "-screen", "0", "1400x1000x24", "-nolisten", "tcp"],
+        pass_fds=[write_fd],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    os.close(write_fd)
+    try:
+        number = b""
+        deadline = time.monotonic() + 10
+        while not number.endswith(b"\n") and time.monotonic() < deadline:
+            chunk = os.read(read_fd, 16)
+            if not chunk:
+                break
+            number += chunk
+    finally:
+        os.close(read_fd)
+    if not number.strip():
+        process.kill()
+        raise RuntimeError("Xvfb did not report a display")
+    return process, ":" + number.decode().strip()
+
+
+@pytest.fixture(scope="module", name="webkit_driver")
+def webkit_fixture() -> Iterator[Any]:
+    need(Path(WEBKIT_DRIVER).exists(), "WebKitWebDriver is not installed (apt-get install webkit2gtk-driver)")
+    need(shutil.which("Xvfb") is not None, "Xvfb is not installed (apt-get install xvfb)")
+    from selenium import webdriver
+
+    xvfb, display = _start_xvfb()
+    previous = os.environ.get("DISPLAY")
+    os.environ["DISPLAY"] = display
+    result: dict[str, Any] = {}
+
+    def create() -> None:
+        try:
+            options = webdriver.WebKitGTKOptions()
+            options.add_argument("--automation")
+            # Selenium's WebKitGTK driver still passes remote_server_addr the deprecated way.
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", message=".*remote_server_addr.*", category=DeprecationWarning)
+                result["driver"] = webdriver.WebKitGTK(options=options)
+        except Exception as exc:  # noqa: BLE001 - reported below
+            result["error"] = exc
+
+    # With no usable display the session hangs rather than failing: bound its creation.
+    thread = threading.Thread(target=create, daemon=True)
+    thread.start()
+    thread.join(SESSION_TIMEOUT_S)
+    try:
+        if "driver" not in result:
+            pytest.fail(f"WebKit session did not start: {result.get('error', 'timeout')}")
+        driver = result["driver"]
+        driver.set_window_size(*VIEWPORT)
+        driver.set_script_timeout(30)
+        yield driver
+        driver.quit()
+    finally:
+        xvfb.terminate()
+        xvfb.wait(5)
+        if previous is None:
+            os.environ.pop("DISPLAY", None)
+        else:
+            os.environ["DISPLAY"] = previous
+
+
+@pytest.fixture(params=ENGINES, name="browser")
+def browser_fixture(request: pytest.FixtureRequest) -> Iterator[BrowserSession]:
+    """A clean browser session in one engine (the test runs once per engine)."""
+    if request.param == "chromium":
+        context = request.getfixturevalue("chromium_browser").new_context(
+            viewport={"width": VIEWPORT[0], "height": VIEWPORT[1]}
+        )
+        page = context.new_page()
+        page.set_default_timeout(20000)
+        errors: list[str] = []
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        session: BrowserSession = ChromiumSession(page)
+        yield session
+        context.close()
+        assert not errors, f"JavaScript errors: {errors}"
+    else:
+        driver = request.getfixturevalue("webkit_driver")
+        driver.delete_all_cookies()
+        yield WebKitSession(driver)
+        try:
+            driver.get("about:blank")
+        except Exception:  # noqa: BLE001, S110 - best effort between tests
+            pass
+
+
+@pytest.fixture(name="app_settings")
+def app_settings_fixture() -> Iterator[None]:
+    """The demo login only exists with DEBUG on; the live server speaks plain HTTP."""
+    with override_settings(DEBUG=True, UNITY_DEMO_LOGIN=True, SESSION_COOKIE_SECURE=False, CSRF_COOKIE_SECURE=False):
+        yield
+
+
+@pytest.fixture(name="demo_expert")
+def demo_expert_fixture(transactional_db):
+    return make_user(DEMO_EXPERT)
+
+
+def sign_in(browser: BrowserSession, base_url: str, *, next_url: str = "/") -> None:
+    """Sign in through the demo login page, as an expert would in development."""
+    browser.goto(f"{base_url}/demo-login/?next={next_url}")
+    browser.wait_for(f"input[value='{DEMO_EXPERT}']")
+    browser.click(f"input[value='{DEMO_EXPERT}']")
+    browser.click("button[type=submit]")
+    browser.wait("(path) => location.pathname === path && document.readyState === 'complete'", next_url)
+
+
+def wait_task(browser: BrowserSession, *, not_id: str | None = None, timeout: float = 20.0) -> str:
+    """Wait until a task is on screen and drawn; return its id."""
+    return browser.wait(
+        """(previous) => { const id = document.body.dataset.taskId;
+             const task = document.getElementById('task');
+             return id && id !== previous && task && task.getAttribute('aria-busy') === 'false' ? id : null; }""",
+        not_id,
+        timeout=timeout,
+        what="the next task",
+    )
+
+
+def assert_no_serious_axe_violations(browser: BrowserSession, screen: str) -> None:
+    violations = browser.axe()
+    assert not violations, f"{browser.engine} {screen}: axe found {violations}"
+
+
+# --- data: projects with real ingested synthetic clips ---------------------------------------
+def ingest_synthetic(
+    project,
+    folder: Path,
+    count: int,
+    *,
+    rows: int = 120,
+    columns: int = 160,
+    frames: int = 30,
+    frame_marker: bool = False,
+    seed: int = 0,
+) -> list:
+    """Write ``count`` synthetic echo loops and ingest them through the real services; return the
+    project's items."""
+    from media_ingest.models import IngestJob, ProjectItem
+    from media_ingest.services import do_create_ingest_jobs, do_process_ingest_job
+    from media_ingest.synthetic import write_synthetic_echo
+
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for k in range(count):
+        path = folder / f"clip-{project.slug}-{k}.dcm"
+        write_synthetic_echo(
+            path, view="a4c", frames=frames, rows=rows, columns=columns, seed=seed + k, frame_marker=frame_marker
+        )
+        paths.append(path)
+    # Run the jobs here rather than through a queue: the same service a worker runs.
+    jobs = do_create_ingest_jobs(project, paths=paths, queue=False)
+    for job in jobs:
+        do_process_ingest_job(job.pk)
+    failed = list(
+        IngestJob.objects.filter(pk__in=[j.pk for j in jobs], status="failed").values_list("error", flat=True)
+    )
+    assert not failed, f"ingest failed: {failed}"
+    return list(ProjectItem.objects.filter(project=project).order_by("pk"))
