@@ -231,8 +231,11 @@ export class CineGroup {
     this.update();
   }
 
+  // Step from the frame last asked for, not the one last drawn: quick key repeats must not be
+  // lost while a frame decodes.
   step(delta) {
-    return this.seek(this.frame + delta);
+    const base = this.views[0].wanted >= 0 ? this.views[0].wanted : this.frame;
+    return this.seek(base + delta);
   }
 
   toggle() {
