@@ -30,9 +30,7 @@ def judged_item_sets(project: Project, expert: AbstractBaseUser) -> set[str]:
     )
 
 
-def issue_pool(
-    project: Project, expert: AbstractBaseUser, *, window: int, below_target: bool = True
-) -> tuple[Pool, dict[int, ProjectItem]]:
+def issue_pool(project: Project, expert: AbstractBaseUser, *, window: int, below_target: bool = True) -> Pool:
     """The ``window`` least-viewed active items, with score, uncertainty and views in flight.
 
     One query, bounded by ``window``: it walks the (project, is_active, judgement_count) index
@@ -56,25 +54,19 @@ def issue_pool(
     )
     if below_target:
         rows = rows.filter(judgement_count__lt=project.target_views_per_item)
-    items = list(
-        rows.select_related("rating")
-        .annotate(busy=Coalesce(Subquery(in_flight, output_field=IntegerField()), 0))
-        .order_by("judgement_count")[:window]
+    rows = list(
+        rows.annotate(busy=Coalesce(Subquery(in_flight, output_field=IntegerField()), 0))
+        .order_by("judgement_count")
+        .values_list("id", "judgement_count", "busy", "rating__score", "rating__score_se")[:window]
     )
-    by_id = {item.pk: item for item in items}
-    location = np.zeros(len(items))
-    spread = np.full(len(items), PRIOR_SD)
-    for i, item in enumerate(items):
-        rating = getattr(item, "rating", None)
-        if rating is not None:
-            location[i], spread[i] = rating.score, rating.score_se
+    # Plain tuples, not model instances: building 256 models costs more than the query.
     pool = Pool(
-        item=np.array([item.pk for item in items], np.int64),
-        location=location,
-        spread=spread,
-        views=np.array([item.judgement_count + item.busy for item in items], np.int64),
+        item=np.array([row[0] for row in rows], np.int64),
+        location=np.array([0.0 if row[3] is None else row[3] for row in rows], np.float64),
+        spread=np.array([PRIOR_SD if row[4] is None else row[4] for row in rows], np.float64),
+        views=np.array([row[1] + row[2] for row in rows], np.int64),
     )
-    return pool, by_id
+    return pool
 
 
 def next_batch(project: Project, expert: AbstractBaseUser, rng: np.random.Generator) -> list[ProjectItem] | None:
@@ -89,11 +81,12 @@ def next_batch(project: Project, expert: AbstractBaseUser, rng: np.random.Genera
     params = SchedulerParams(batch_size=project.batch_size)
     judged = judged_item_sets(project, expert)
     for below_target in (True, False):
-        pool, by_id = issue_pool(project, expert, window=params.window, below_target=below_target)
+        pool = issue_pool(project, expert, window=params.window, below_target=below_target)
         if len(pool) < params.batch_size and below_target:
             continue
         batch = choose_batch(pool, params=params, rng=rng, exclude_sets=judged)
         if batch is not None:
+            by_id = ProjectItem.objects.only("id", "project_id").in_bulk([int(i) for i in batch])
             return [by_id[int(i)] for i in batch]
     return None
 
