@@ -228,8 +228,15 @@ class WebKitSession(BrowserSession):
         mouse = builder.pointer_action
         mouse.move_to_location(int(points[0][0]), int(points[0][1]))
         mouse.pointer_down(MouseButton.LEFT)
+        previous = points[0]
         for x, y in points[1:]:
-            mouse.move_to_location(int(x), int(y), duration=60)
+            for step in range(1, 5):
+                t = step / 4
+                mouse.move_to_location(
+                    int(previous[0] + (x - previous[0]) * t), int(previous[1] + (y - previous[1]) * t)
+                )
+                mouse.pause(0.03)
+            previous = (x, y)
         mouse.pointer_up(MouseButton.LEFT)
         builder.perform()
 

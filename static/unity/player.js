@@ -152,6 +152,11 @@ export class CineView {
     this.listeners.add(listener);
   }
 
+  // Draw the current frame again: WebKit may drop a canvas's pixels when it moves in the page.
+  redraw() {
+    if (this.frame >= 0 && this.wanted === this.frame) this.show(this.frame);
+  }
+
   async show(index) {
     const frame = ((index % this.frameCount) + this.frameCount) % this.frameCount;
     this.wanted = frame;
