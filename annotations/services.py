@@ -19,6 +19,7 @@ from django.utils import timezone
 from annotations.answers import AnswerError, validate_answer
 from annotations.errors import (
     AlreadyAnswered,
+    ConsensusReached,
     InvalidAnswer,
     NotFound,
     ProjectNotOpen,
@@ -144,6 +145,10 @@ def do_submit_judgement(
             raise TaskExpired("This task expired before the answer arrived; please take the next one.")
         if project.status != Project.Status.OPEN:
             raise ProjectNotOpen("This project no longer takes answers.")
+        if project.consensus_reached_at is not None:
+            raise ConsensusReached(
+                "The experts have reached consensus on this project: thank you, no more answers needed."
+            )
         if not isinstance(time_on_task_ms, int) or isinstance(time_on_task_ms, bool) or time_on_task_ms < 0:
             raise InvalidAnswer("time_on_task_ms must be a non-negative whole number")
         judgement = Judgement.objects.create(

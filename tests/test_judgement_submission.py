@@ -6,7 +6,15 @@ import numpy as np
 import pytest
 from django.utils import timezone
 
-from annotations.errors import AlreadyAnswered, InvalidAnswer, NotFound, ProjectNotOpen, TaskClosed, TaskExpired
+from annotations.errors import (
+    AlreadyAnswered,
+    ConsensusReached,
+    InvalidAnswer,
+    NotFound,
+    ProjectNotOpen,
+    TaskClosed,
+    TaskExpired,
+)
 from annotations.models import Judgement, Task
 from annotations.services import do_issue_next_task, do_skip_task, do_submit_judgement
 from annotations.signals import judgement_recorded
@@ -98,3 +106,10 @@ def test_listeners_hear_of_a_judgement_only_after_commit(task, expert_a, django_
         assert heard == [judgement.pk]
     finally:
         judgement_recorded.disconnect(listener)
+
+
+def test_an_outstanding_task_is_refused_once_consensus_is_reached(task, expert_a, project):
+    Project.objects.filter(pk=project.pk).update(consensus_reached_at=timezone.now())
+    with pytest.raises(ConsensusReached):
+        do_submit_judgement(task.pk, expert=expert_a, answer={"class": "a4c"})
+    assert not Judgement.objects.exists()
