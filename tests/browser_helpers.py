@@ -74,6 +74,13 @@ class BrowserSession:
     def screenshot(self, name: str) -> Path:
         raise NotImplementedError
 
+    def take_cookie(self, name: str) -> dict[str, Any]:
+        """Remove a cookie (e.g. the HttpOnly session) and return it, to put back with ``put_cookie``."""
+        raise NotImplementedError
+
+    def put_cookie(self, cookie: dict[str, Any]) -> None:
+        raise NotImplementedError
+
     @property
     def url(self) -> str:
         return self.js("() => location.href")
@@ -165,6 +172,15 @@ class ChromiumSession(BrowserSession):
         self.page.screenshot(path=str(path), full_page=True)
         return path
 
+    def take_cookie(self, name: str) -> dict[str, Any]:
+        context = self.page.context
+        cookie = next(c for c in context.cookies() if c["name"] == name)
+        context.clear_cookies(name=name)
+        return cookie
+
+    def put_cookie(self, cookie: dict[str, Any]) -> None:
+        self.page.context.add_cookies([cookie])
+
 
 class WebKitSession(BrowserSession):
     engine = "webkit"
@@ -245,6 +261,14 @@ class WebKitSession(BrowserSession):
         path = SCREENSHOTS / f"{name}.png"
         self.driver.save_screenshot(str(path))
         return path
+
+    def take_cookie(self, name: str) -> dict[str, Any]:
+        cookie = self.driver.get_cookie(name)
+        self.driver.delete_cookie(name)
+        return cookie
+
+    def put_cookie(self, cookie: dict[str, Any]) -> None:
+        self.driver.add_cookie({k: v for k, v in cookie.items() if k in ("name", "value", "path", "httpOnly")})
 
 
 # --- engines --------------------------------------------------------------------------------

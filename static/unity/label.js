@@ -182,7 +182,15 @@ async function show(task) {
     notSure.checked = Boolean(draft.notSure);
     announce("Your unsent answer to this task was restored.");
   }
-  await mode.ready;
+  try {
+    await mode.ready;
+  } catch (error) {
+    if (state.task !== task) return;
+    showNotice("error", `The clip could not be loaded (${escapeHtml(error.message)}). If you were signed out, <a href="${escapeHtml(config.urls.login)}" target="_blank" rel="noopener">sign in again (opens a new tab)</a>, then press Retry.`, [
+      ["Retry", () => show(task), "primary"],
+    ]);
+    return;
+  }
   if (state.task !== task) return;
   taskRoot.setAttribute("aria-busy", "false");
   document.body.dataset.taskId = task.id;

@@ -43,6 +43,10 @@ export class FrameSource {
       this.maxBitmaps = Math.max(8, Math.floor(BITMAP_BUDGET_BYTES / 6 / frameBytes));
       return manifest;
     });
+    // A failed manifest (network drop, ended session) must not stay cached: the next use retries.
+    this.manifest.catch(() => {
+      if (sources.get(this.url) === this) sources.delete(this.url);
+    });
   }
 
   chunkIndexOf(frame) {
@@ -79,7 +83,11 @@ export class FrameSource {
   }
 
   async bitmap(frame) {
-    await this.manifest;
+    if (this.failed) throw this.failed;
+    await this.manifest.catch((error) => {
+      this.failed = error;
+      throw error;
+    });
     let decoded = this.bitmaps.get(frame);
     if (decoded) {
       // Refresh its place in the LRU order.
