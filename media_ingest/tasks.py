@@ -23,4 +23,8 @@ def process_ingest_job(self, job_id: int) -> str:
         if self.request.retries >= conf.INGEST.max_retries:
             return do_fail_ingest_job(job_id, reason=f"gave up after {self.request.retries + 1} attempts: {exc}").status
         do_requeue_ingest_job(job_id, note=str(exc))
+        if self.request.is_eager:
+            # The embedded default runs tasks in-process with errors propagating, where Celery's
+            # retry() would raise instead of re-running: retry here, at once.
+            return self.apply(args=[job_id], retries=self.request.retries + 1).result
         raise self.retry(countdown=retry_countdown(self.request.retries), exc=exc) from None

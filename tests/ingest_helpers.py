@@ -17,6 +17,7 @@ from django.test import TestCase
 from media_ingest.models import Clip, IngestJob
 from media_ingest.services import do_create_ingest_jobs
 from projects.models import Project
+from unity.celery import app as celery_app
 
 
 @dataclass(frozen=True)
@@ -25,8 +26,11 @@ class Roots:
     private: Path
 
 
-def isolate_roots(settings, tmp_path: Path) -> Roots:
-    """Point MEDIA_ROOT and the private root at a fresh folder for one test."""
+def isolate_roots(settings, tmp_path: Path, monkeypatch) -> Roots:
+    """Point MEDIA_ROOT and the private root at a fresh folder for one test, and run queued tasks
+    in-process (as the embedded default does) even when REDIS_URL is set: these tests are about
+    ingest, not transport (``test_ingest_celery_worker`` covers a real worker)."""
+    monkeypatch.setitem(celery_app.conf, "task_always_eager", True)
     roots = Roots(media=tmp_path / "media", private=tmp_path / "private")
     settings.MEDIA_ROOT = roots.media
     settings.UNITY_PRIVATE_ROOT = roots.private

@@ -18,8 +18,8 @@ EXAMPLES = {
 
 
 @pytest.fixture(autouse=True)
-def roots(settings, tmp_path):
-    return isolate_roots(settings, tmp_path)
+def roots(settings, tmp_path, monkeypatch):
+    return isolate_roots(settings, tmp_path, monkeypatch)
 
 
 @pytest.mark.parametrize("name", sorted(EXAMPLES))

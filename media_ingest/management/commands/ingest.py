@@ -28,6 +28,9 @@ class Command(BaseCommand):
             help="Run the jobs in this process even when a broker is configured (default: queue them "
             "for the media workers and wait).",
         )
+        parser.add_argument(
+            "--timeout", type=float, default=3600.0, help="Seconds to wait for the workers (default 3600)."
+        )
 
     def handle(self, *args: object, **options: object) -> None:
         try:
@@ -43,16 +46,22 @@ class Command(BaseCommand):
                     process_ingest_job.apply(args=[job.pk])
                 self._progress(index, len(jobs))
         else:
-            self._wait(jobs)
+            self._wait(jobs, timeout=float(options["timeout"]))  # type: ignore[arg-type]
         self._summary(list(IngestJob.objects.filter(pk__in=[j.pk for j in jobs]).order_by("pk")))
 
-    def _wait(self, jobs: list[IngestJob]) -> None:
+    def _wait(self, jobs: list[IngestJob], *, timeout: float) -> None:
         ids = [j.pk for j in jobs]
+        deadline = time.monotonic() + timeout
         while True:
             done = IngestJob.objects.filter(pk__in=ids, status__in=FINISHED).count()
             self._progress(done, len(ids))
             if done == len(ids):
                 return
+            if time.monotonic() > deadline:
+                raise CommandError(
+                    f"{len(ids) - done} job(s) still queued or processing after {timeout:.0f} s; "
+                    "is a worker running on the media queue (make worker)?"
+                )
             time.sleep(0.5)
 
     def _progress(self, done: int, total: int) -> None:

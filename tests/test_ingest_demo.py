@@ -1,0 +1,27 @@
+"""The demo projects get synthetic clips, once."""
+
+import pytest
+
+from media_ingest.demo import do_ingest_demo_echoes
+from media_ingest.models import Clip, IngestJob, ProjectItem
+from projects.demo import DEMO_PROJECTS, do_create_demo_accounts_and_projects
+from tests.ingest_helpers import isolate_roots
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(autouse=True)
+def roots(settings, tmp_path, monkeypatch):
+    return isolate_roots(settings, tmp_path, monkeypatch)
+
+
+def test_demo_ingest_fills_every_demo_project_and_running_it_again_adds_nothing():
+    do_create_demo_accounts_and_projects()
+    do_ingest_demo_echoes(count_per_project=2)
+    for spec in DEMO_PROJECTS:
+        assert ProjectItem.objects.filter(project__slug=spec["slug"], frame_index=None).count() == 2
+    assert not IngestJob.objects.filter(status=IngestJob.Status.FAILED).exists()
+    counts = (Clip.objects.count(), IngestJob.objects.count(), ProjectItem.objects.count())
+
+    do_ingest_demo_echoes(count_per_project=2)
+    assert (Clip.objects.count(), IngestJob.objects.count(), ProjectItem.objects.count()) == counts
