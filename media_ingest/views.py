@@ -12,9 +12,8 @@ import re
 from collections.abc import Iterator
 
 from django.conf import settings
-from django.core.files import File
 from django.core.files.storage import default_storage
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBase, StreamingHttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, StreamingHttpResponse
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_safe
 
@@ -67,16 +66,15 @@ def _file_response(request: HttpRequest, storage_name: str, content_type: str) -
         response = HttpResponse(status=416)
         response["Content-Range"] = f"bytes */{size}"
         return response
-    handle = default_storage.open(storage_name, "rb")
-    if byte_range is None:
-        response = FileResponse(handle, content_type=content_type)
-        response["Content-Length"] = str(size)
-    else:
-        start, end = byte_range
-        handle.seek(start)
-        response = StreamingHttpResponse(_read(handle, end - start + 1), status=206, content_type=content_type)
+    start, end = (0, size - 1) if byte_range is None else byte_range
+    response = StreamingHttpResponse(
+        _read(storage_name, start, end - start + 1),
+        status=200 if byte_range is None else 206,
+        content_type=content_type,
+    )
+    response["Content-Length"] = str(end - start + 1)
+    if byte_range is not None:
         response["Content-Range"] = f"bytes {start}-{end}/{size}"
-        response["Content-Length"] = str(end - start + 1)
     response["Accept-Ranges"] = "bytes"
     return response
 
@@ -102,13 +100,13 @@ def _parse_range(header: str, size: int) -> tuple[int, int] | str | None:
     return start, end
 
 
-def _read(handle: File, remaining: int) -> Iterator[bytes]:
-    try:
+def _read(storage_name: str, start: int, remaining: int) -> Iterator[bytes]:
+    """The file is opened only when the body is sent, and closed when it has been."""
+    with default_storage.open(storage_name, "rb") as handle:
+        handle.seek(start)
         while remaining > 0:
             block = handle.read(min(_BLOCK, remaining))
             if not block:
                 break
             remaining -= len(block)
             yield block
-    finally:
-        handle.close()

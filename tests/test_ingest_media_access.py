@@ -31,7 +31,8 @@ def url(clip: Clip, name: str = "video.mp4") -> str:
 def test_expert_of_another_project_cannot_fetch_the_clip(client, clip, outsider, other_project):
     client.force_login(outsider)
     for name in ["video.mp4", "poster.jpg", "array.npy", "frames/manifest.json", "frames/chunk-00000.bin"]:
-        assert client.get(url(clip, name)).status_code == 404
+        response = client.get(url(clip, name))
+        assert response.status_code == 404
 
 
 def test_member_and_staff_can_fetch_it(client, clip, expert_a, admin_user):

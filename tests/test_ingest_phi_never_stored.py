@@ -60,10 +60,10 @@ def roots(settings, tmp_path, monkeypatch):
     return isolate_roots(settings, tmp_path, monkeypatch)
 
 
-def test_no_phi_string_survives_ingest_anywhere_and_the_banner_is_blank(
-    project, expert_a, admin_user, client, caplog, roots, tmp_path
+def test_no_phi_string_survives_ingest_anywhere_and_the_banner_is_blank(  # noqa: PLR0917 - fixtures
+    project, expert_a, admin_user, client, caplog, roots
 ):
-    source = tmp_path / "upload" / "study.dcm"
+    source = roots.media.parent / "upload" / "study.dcm"
     truth = write_synthetic_echo(
         source, frames=36, rows=240, columns=320, phi=PHI, transfer_syntax="jpeg_baseline", seed=7
     )

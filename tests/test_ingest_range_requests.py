@@ -24,7 +24,8 @@ def clip(project, tmp_path) -> Clip:
 
 
 def body(response) -> bytes:
-    return b"".join(response.streaming_content) if response.streaming else response.content
+    data = b"".join(response.streaming_content) if response.streaming else response.content
+    return data
 
 
 def test_a_byte_range_of_the_video_returns_206_with_those_bytes(client, clip, expert_a):
