@@ -1,5 +1,6 @@
 from django.core.management.base import BaseCommand
 
+from media_ingest.demo import do_ingest_demo_echoes
 from projects.demo import DEMO_ACCOUNTS, do_create_demo_accounts_and_projects
 
 
@@ -8,6 +9,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: object, **options: object) -> None:
         projects = do_create_demo_accounts_and_projects()
+        do_ingest_demo_echoes()
         self.stdout.write(self.style.SUCCESS(f"Demo projects: {', '.join(p.slug for p in projects)}"))
         self.stdout.write(
             "Demo accounts (sign in at /demo-login/ while DEBUG is on): " + ", ".join(a[0] for a in DEMO_ACCOUNTS)
