@@ -104,6 +104,9 @@ class DerivedMediaWriter:
             raise RuntimeError("JPEG encoding failed")
         self._append_jpeg(jpeg.tobytes())
         grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+        # Halving first is much cheaper than one area resize at a non-integer ratio.
+        while min(grey.shape) >= 4 * ARRAY_SIDE:
+            grey = cv2.pyrDown(grey)
         self._array[self._index] = cv2.resize(grey, (ARRAY_SIDE, ARRAY_SIDE), interpolation=cv2.INTER_AREA)
         self._index += 1
 
