@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
-
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
@@ -16,7 +13,9 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from media_ingest.models import Clip, IngestJob
+from media_ingest.processing import private_root
 from media_ingest.services import do_create_ingest_jobs, do_retry_ingest_jobs
+from media_ingest.staging import uploads_as_paths
 from projects.models import Project
 
 
@@ -85,16 +84,7 @@ class IngestJobAdmin(admin.ModelAdmin):
             raise PermissionDenied
         form = UploadForm(request.POST or None, request.FILES or None)
         if request.method == "POST" and form.is_valid():
-            with tempfile.TemporaryDirectory(prefix="unity-upload-") as folder:
-                paths = []
-                for index, upload in enumerate(form.cleaned_data["files"]):
-                    # Keep the base name only; the index keeps two uploads of one name apart.
-                    target = Path(folder) / f"{index:04d}" / Path(upload.name).name
-                    target.parent.mkdir()
-                    with target.open("wb") as out:
-                        for chunk in upload.chunks():
-                            out.write(chunk)
-                    paths.append(target)
+            with uploads_as_paths(form.cleaned_data["files"], folder=private_root() / "incoming") as paths:
                 jobs = do_create_ingest_jobs(form.cleaned_data["project"], paths=paths, created_by=request.user)
             batch = jobs[0].batch if jobs else ""
             messages.success(request, f"{len(jobs)} file(s) received; jobs are running (batch {batch}).")

@@ -6,6 +6,7 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Count
 
 from media_ingest.models import Clip, IngestJob
+from projects.models import Project
 from projects.selectors import VISIBLE_TO_EXPERTS
 
 
@@ -27,3 +28,16 @@ def clip_visible_to(user: AbstractBaseUser | AnonymousUser, code: str) -> Clip |
 def job_status_counts(batch: str) -> dict[str, int]:
     rows = IngestJob.objects.filter(batch=batch).values("status").annotate(n=Count("id"))
     return {row["status"]: row["n"] for row in rows}
+
+
+def ingest_jobs_page(project: Project, *, batch: str, status: str, before: int | None, limit: int) -> list[IngestJob]:
+    """Newest first, at most ``limit`` jobs of ``project`` (and ``batch``/``status`` when given)
+    with ids below ``before``: keyset pages that stay cheap however many jobs a project has."""
+    jobs = IngestJob.objects.filter(project=project).select_related("clip").order_by("-pk")
+    if batch:
+        jobs = jobs.filter(batch=batch)
+    if status:
+        jobs = jobs.filter(status=status)
+    if before is not None:
+        jobs = jobs.filter(pk__lt=before)
+    return list(jobs[:limit])

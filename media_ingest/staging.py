@@ -10,12 +10,14 @@ from __future__ import annotations
 import hashlib
 import re
 import shutil
+import tempfile
 import uuid
 import zipfile
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import BinaryIO
+from typing import BinaryIO, Protocol
 
 from media_ingest import conf
 
@@ -145,6 +147,34 @@ def stage_paths(paths: Iterable[Path], *, folder: Path) -> Iterator[Staged]:
                 yield _stage_stream(source, name=_short(path.name), folder=folder, limit=limit)
         else:
             yield Staged(name=_short(path.name), error="no such file or folder")
+
+
+class Upload(Protocol):
+    """What an uploaded file offers (Django's ``UploadedFile``)."""
+
+    name: str | None
+
+    def chunks(self) -> Iterator[bytes]: ...
+
+
+@contextmanager
+def uploads_as_paths(uploads: Iterable[Upload], *, folder: Path) -> Iterator[list[Path]]:
+    """Write uploaded files to a temporary folder inside ``folder`` (the private store) and yield
+    their paths; the folder is removed afterwards. Only each upload's base name is kept, under
+    an index, so two uploads of one name stay apart and a name cannot escape the folder."""
+    folder.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="upload-", dir=folder) as temporary:
+        paths = []
+        for index, upload in enumerate(uploads):
+            name = PurePosixPath((upload.name or "").replace("\\", "/")).name
+            name = name if name not in ("", ".", "..") else "upload"
+            target = Path(temporary) / f"{index:04d}" / name
+            target.parent.mkdir()
+            with target.open("wb") as out:
+                for chunk in upload.chunks():
+                    out.write(chunk)
+            paths.append(target)
+        yield paths
 
 
 def remove_tree(path: Path) -> None:

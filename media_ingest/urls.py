@@ -1,7 +1,11 @@
 from django.urls import path
 
+from media_ingest import api
 from media_ingest.views import clip_file
 
 urlpatterns = [
     path("media/<str:code>/<path:name>", clip_file, name="clip_file"),
+    path("api/projects/<slug:slug>/ingest", api.ProjectIngestView.as_view(), name="api_ingest"),
+    path("api/projects/<slug:slug>/ingest-jobs", api.ProjectIngestJobsView.as_view(), name="api_ingest_jobs"),
+    path("api/ingest-jobs/<int:job_id>", api.IngestJobView.as_view(), name="api_ingest_job"),
 ]

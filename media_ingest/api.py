@@ -1,0 +1,97 @@
+"""The ingest API: upload DICOM files or zips into a project, poll jobs, list a project's jobs.
+
+Staff only. Views authenticate, call services and shape output; every refusal is a 4xx with
+``{"code", "detail"}``. A project the user cannot see is 404 (its existence is private); a
+project they see but may not feed (an expert's) is 403. The access check runs before the request
+body is read, so a refused upload stages nothing.
+"""
+
+from __future__ import annotations
+
+from django.http import Http404
+from rest_framework import exceptions
+from rest_framework.parsers import MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from media_ingest import conf
+from media_ingest.models import IngestJob
+from media_ingest.processing import private_root
+from media_ingest.selectors import ingest_jobs_page
+from media_ingest.serializers import JobListInSerializer, UploadInSerializer, job_payload
+from media_ingest.services import do_create_ingest_jobs
+from media_ingest.staging import uploads_as_paths
+from projects.models import Project
+from projects.selectors import get_project_for, projects_visible_to
+
+
+def _error(code: str, detail: object, status: int) -> Response:
+    return Response({"code": code, "detail": detail}, status=status)
+
+
+class _IngestAPIView(APIView):
+    def handle_exception(self, exc: Exception) -> Response:
+        if isinstance(exc, Http404):
+            return _error("not_found", "No such project or job.", 404)
+        if isinstance(exc, exceptions.APIException):
+            response = super().handle_exception(exc)
+            codes = exc.get_codes()
+            code = codes if isinstance(codes, str) else "invalid"
+            response.data = {"code": code, "detail": exc.detail}
+            return response
+        return super().handle_exception(exc)
+
+    def staff_project(self, request: Request, slug: str) -> Project:
+        project = get_project_for(request.user, slug)
+        if not request.user.is_staff:
+            raise exceptions.PermissionDenied("Only administrators ingest files or see ingest jobs.")
+        return project
+
+
+class ProjectIngestView(_IngestAPIView):
+    parser_classes = [MultiPartParser]
+
+    def post(self, request: Request, slug: str) -> Response:
+        project = self.staff_project(request, slug)
+        data = UploadInSerializer(data={"files": request.FILES.getlist("files")})
+        if not data.is_valid():
+            return _error("invalid", data.errors, 400)
+        files = data.validated_data["files"]
+        limit = conf.INGEST.max_file_bytes
+        too_large = [f.name for f in files if f.size > limit]
+        if too_large:
+            return _error(
+                "file_too_large",
+                f"{len(too_large)} file(s) larger than {limit} bytes (UNITY_INGEST_MAX_FILE_BYTES); nothing was ingested",
+                413,
+            )
+        with uploads_as_paths(files, folder=private_root() / "incoming") as paths:
+            jobs = do_create_ingest_jobs(project, paths=paths, created_by=request.user)
+        batch = jobs[0].batch if jobs else ""
+        return Response({"batch": batch, "jobs": [job_payload(job) for job in jobs]}, status=202)
+
+
+class ProjectIngestJobsView(_IngestAPIView):
+    def get(self, request: Request, slug: str) -> Response:
+        project = self.staff_project(request, slug)
+        data = JobListInSerializer(data=request.query_params)
+        if not data.is_valid():
+            return _error("invalid", data.errors, 400)
+        query = data.validated_data
+        jobs = ingest_jobs_page(
+            project, batch=query["batch"], status=query["status"], before=query.get("before"), limit=query["limit"]
+        )
+        following = jobs[-1].pk if len(jobs) == query["limit"] else None
+        return Response({"jobs": [job_payload(job) for job in jobs], "next_before": following})
+
+
+class IngestJobView(_IngestAPIView):
+    def get(self, request: Request, job_id: int) -> Response:
+        if not request.user.is_staff:
+            raise Http404
+        visible = projects_visible_to(request.user)  # archived projects' jobs are not shown
+        job = IngestJob.objects.select_related("clip").filter(pk=job_id, project__in=visible).first()
+        if job is None:
+            raise Http404
+        return Response({"job": job_payload(job)})
