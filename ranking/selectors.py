@@ -86,8 +86,11 @@ def next_batch(project: Project, expert: AbstractBaseUser, rng: np.random.Genera
             continue
         batch = choose_batch(pool, params=params, rng=rng, exclude_sets=judged)
         if batch is not None:
-            by_id = ProjectItem.objects.only("id", "project_id").in_bulk([int(i) for i in batch])
-            return [by_id[int(i)] for i in batch]
+            # The pool query just read these rows: deferred instances (pk and project) spare a
+            # second round trip; do_issue_task needs nothing else.
+            return [
+                ProjectItem.from_db(ProjectItem.objects.db, ["id", "project_id"], [int(i), project.pk]) for i in batch
+            ]
     return None
 
 
