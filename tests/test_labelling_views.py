@@ -117,4 +117,7 @@ def test_web_manifest_names_the_app_and_its_icons(client):
     sizes = {icon["sizes"] for icon in manifest["icons"]}
     assert sizes == {"192x192", "512x512"}
     for icon in manifest["icons"]:
-        assert client.get(icon["src"]).status_code == 200
+        served = client.get(icon["src"])
+        assert served.status_code == 200
+        assert b"".join(served.streaming_content).startswith(b"\x89PNG")
+        served.close()
