@@ -377,6 +377,7 @@ def browser_fixture(request: pytest.FixtureRequest) -> Iterator[BrowserSession]:
         session: BrowserSession = ChromiumSession(page)
         yield session
         context.close()
+        _wait_server_quiet()
         assert not errors, f"JavaScript errors: {errors}"
     else:
         driver = request.getfixturevalue("webkit_driver")
@@ -386,6 +387,31 @@ def browser_fixture(request: pytest.FixtureRequest) -> Iterator[BrowserSession]:
             driver.get("about:blank")
         except Exception:  # noqa: BLE001, S110 - best effort between tests
             pass
+        _wait_server_quiet()
+
+
+def _wait_server_quiet(timeout: float = 10.0, quiet_for: float = 0.5) -> None:
+    """Let the live server finish the requests the page left in flight (preloads), so flushing the
+    database after the test does not deadlock with them: wait until no other connection to the
+    test database has been busy for ``quiet_for`` seconds."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        time.sleep(quiet_for)
+        return
+    deadline = time.monotonic() + timeout
+    quiet_since = time.monotonic()
+    with connection.cursor() as cursor:
+        while time.monotonic() < deadline:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                " AND pid <> pg_backend_pid() AND state <> 'idle'"
+            )
+            if cursor.fetchone()[0]:
+                quiet_since = time.monotonic()
+            elif time.monotonic() - quiet_since >= quiet_for:
+                return
+            time.sleep(0.02)
 
 
 @pytest.fixture(name="app_settings")
