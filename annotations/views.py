@@ -8,13 +8,9 @@ from __future__ import annotations
 
 import csv
 import json
-from dataclasses import dataclass
 from datetime import date
 
 from django.contrib.auth.decorators import login_required
-from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import Count, F, IntegerField, Q, Sum
-from django.db.models.functions import Least, TruncMonth
 from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import get_token
 from django.shortcuts import render
@@ -24,9 +20,7 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from annotations.models import Judgement
-from media_ingest.models import Clip, ProjectItem
-from projects.models import Project
+from annotations.selectors import contribution_rows, project_progress
 from projects.selectors import get_project_for, projects_visible_to
 
 # Static assets the service worker precaches so the app opens quickly and offline-tolerant.
@@ -44,100 +38,6 @@ APP_ASSETS = (
     "unity/icons/icon-192.png",
     "unity/icons/icon-512.png",
 )
-
-
-@dataclass(frozen=True)
-class ProjectProgress:
-    project: Project
-    my_judgements: int
-    items: int
-    answers_needed: int
-    answers_done: int
-    leaderboard: list[dict[str, object]]
-
-    @property
-    def percent(self) -> int:
-        if not self.answers_needed:
-            return 0
-        return round(100 * self.answers_done / self.answers_needed)
-
-
-def _display_name(row: dict[str, object]) -> str:
-    first = str(row.get("expert__first_name") or "").strip()
-    last = str(row.get("expert__last_name") or "").strip()
-    if first or last:
-        return f"{first} {last[:1]}.".strip() if last else first
-    return str(row.get("expert__username"))
-
-
-def _leaderboard(project: Project, user: AbstractBaseUser) -> list[dict[str, object]]:
-    if project.leaderboard_size == 0:
-        return []
-    rows = (
-        Judgement.objects.filter(project=project)
-        .values("expert_id", "expert__first_name", "expert__last_name", "expert__username")
-        .annotate(judgements=Count("id"))
-        .order_by("-judgements", "expert_id")[: project.leaderboard_size]
-    )
-    return [
-        {"rank": rank, "name": _display_name(row), "judgements": row["judgements"], "me": row["expert_id"] == user.pk}
-        for rank, row in enumerate(rows, start=1)
-    ]
-
-
-def project_progress(projects: list[Project], user: AbstractBaseUser) -> list[ProjectProgress]:
-    ids = [p.pk for p in projects]
-    mine = dict(
-        Judgement.objects.filter(project_id__in=ids, expert=user)
-        .values_list("project_id")
-        .annotate(n=Count("id"))
-        .values_list("project_id", "n")
-    )
-    coverage = {
-        row["project_id"]: row
-        for row in ProjectItem.objects.filter(project_id__in=ids, is_active=True, clip__status=Clip.Status.READY)
-        .values("project_id")
-        .annotate(
-            items=Count("id"),
-            done=Sum(Least(F("judgement_count"), F("project__target_views_per_item"), output_field=IntegerField())),
-        )
-    }
-    result = []
-    for project in projects:
-        row = coverage.get(project.pk, {"items": 0, "done": 0})
-        result.append(
-            ProjectProgress(
-                project=project,
-                my_judgements=mine.get(project.pk, 0),
-                items=row["items"],
-                answers_needed=row["items"] * project.target_views_per_item,
-                answers_done=row["done"] or 0,
-                leaderboard=_leaderboard(project, user),
-            )
-        )
-    return result
-
-
-def contribution_rows(user: AbstractBaseUser) -> list[dict[str, object]]:
-    """The expert's judgements and time on task per month and project, newest month first."""
-    rows = (
-        Judgement.objects.filter(expert=user)
-        .annotate(month=TruncMonth("created_at"))
-        .values("month", "project__slug", "project__title")
-        .annotate(judgements=Count("id"), time_ms=Sum("time_on_task_ms"), not_sure=Count("id", filter=Q(not_sure=True)))
-        .order_by("-month", "project__title")
-    )
-    return [
-        {
-            "month": row["month"].date() if hasattr(row["month"], "date") else row["month"],
-            "project_slug": row["project__slug"],
-            "project_title": row["project__title"],
-            "judgements": row["judgements"],
-            "not_sure": row["not_sure"],
-            "minutes": round((row["time_ms"] or 0) / 60000, 1),
-        }
-        for row in rows
-    ]
 
 
 @login_required

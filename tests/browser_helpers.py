@@ -123,6 +123,7 @@ class BrowserSession:
 
     def axe(self) -> list[dict[str, Any]]:
         """Run axe-core in the page; return the serious and critical violations."""
+        need(AXE_JS.exists(), "axe-core is not installed (npm ci; make test runs it when npm exists)")
         if not self.js("() => typeof window.axe !== 'undefined'"):
             self.js("(source) => { (0, eval)(source); return true; }", AXE_JS.read_text())
         result = self.js(
