@@ -92,22 +92,30 @@ class DerivedMediaWriter:
         self._offset = 0
         self._index = 0
         self._poster_index = frame_count // 2
+        # Per-frame work reuses these buffers rather than allocating (it matters for small frames).
+        self._bgr = np.empty((rows, columns, 3), dtype=np.uint8)
+        self._grey = np.empty((rows, columns), dtype=np.uint8)
+        self._jpeg_params = [cv2.IMWRITE_JPEG_QUALITY, settings.jpeg_quality]
 
     def add(self, rgb: np.ndarray) -> None:
+        """Take one de-identified RGB frame (C-contiguous uint8, rows x columns x 3). Nothing keeps
+        a reference to ``rgb``: the caller may reuse its buffer for the next frame."""
         if self._index >= self.frame_count:
             raise ValueError("more frames than declared")
         self._sha.update(rgb.data)
         self._encode_video(rgb)
-        bgr = cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)
-        ok, jpeg = cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, self.settings.jpeg_quality])
+        bgr = cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR, dst=self._bgr)
+        ok, jpeg = cv2.imencode(".jpg", bgr, self._jpeg_params)
         if not ok:
             raise RuntimeError("JPEG encoding failed")
         self._append_jpeg(jpeg.tobytes())
-        grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
-        # Halving first is much cheaper than one area resize at a non-integer ratio.
-        while min(grey.shape) >= 4 * ARRAY_SIDE:
-            grey = cv2.pyrDown(grey)
-        self._array[self._index] = cv2.resize(grey, (ARRAY_SIDE, ARRAY_SIDE), interpolation=cv2.INTER_AREA)
+        grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY, dst=self._grey)
+        if grey.shape != (ARRAY_SIDE, ARRAY_SIDE):
+            # Halving first is much cheaper than one area resize at a non-integer ratio.
+            while min(grey.shape) >= 4 * ARRAY_SIDE:
+                grey = cv2.pyrDown(grey)
+            grey = cv2.resize(grey, (ARRAY_SIDE, ARRAY_SIDE), interpolation=cv2.INTER_AREA)
+        self._array[self._index] = grey
         self._index += 1
 
     def _encode_video(self, rgb: np.ndarray) -> None:

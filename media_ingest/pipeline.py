@@ -60,6 +60,17 @@ def keep_mask(clip: DicomClip, rectangles: list[list[int]]) -> tuple[np.ndarray,
     return apply_rectangles(mask, rectangles), source
 
 
+def keep_factor(mask: np.ndarray) -> np.ndarray:
+    """The keep mask as a (rows, columns, 3) uint8 array of 0 and 1, built once per clip."""
+    return np.repeat((mask != 0)[:, :, None], 3, axis=2).astype(np.uint8)
+
+
+def apply_keep_factor(rgb: np.ndarray, keep: np.ndarray, *, out: np.ndarray) -> np.ndarray:
+    """``rgb`` with every pixel outside the keep mask set to 0, written into ``out``: one
+    multiply by 0 or 1 (exact in uint8), no per-frame allocation, ``rgb`` left untouched."""
+    return np.multiply(rgb, keep, out=out)
+
+
 def process_file(path: Path, *, folder: Path, rectangles: list[list[int]], settings: EncoderSettings) -> ProcessedFile:
     """Decode ``path`` frame by frame into de-identified media under ``folder``.
 
@@ -68,7 +79,8 @@ def process_file(path: Path, *, folder: Path, rectangles: list[list[int]], setti
     with open_dicom(path) as clip:
         record = clip.record
         mask, source = keep_mask(clip, rectangles)
-        blank = np.repeat((mask == 0)[:, :, None], 3, axis=2)
+        keep = keep_factor(mask)
+        frame = np.empty((record.rows, record.columns, 3), dtype=np.uint8)
         writer = DerivedMediaWriter(
             folder,
             rows=record.rows,
@@ -79,8 +91,7 @@ def process_file(path: Path, *, folder: Path, rectangles: list[list[int]], setti
         )
         try:
             for decoded in clip.frames():
-                frame = decoded if decoded.flags.writeable else decoded.copy()
-                np.copyto(frame, 0, where=blank)
+                apply_keep_factor(decoded, keep, out=frame)
                 writer.add(frame)
             media = writer.finish()
         except BaseException:
