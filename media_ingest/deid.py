@@ -263,7 +263,7 @@ def detect_sector(samples: list[np.ndarray]) -> np.ndarray | None:
         if active.mean() < 0.02:  # a still loop: fall back to brightness
             active = stack.max(axis=0) > 12
     else:
-        active = (stack[0] > 12) & (_local_std(stack[0]) > 4)  # textured: speckle, not flat banners
+        active = _still_image_area(stack[0])
     active = active.astype(np.uint8)
     # Close the speckle's gaps, then open with a kernel larger than a line of text is tall, so
     # burned-in characters (thin strokes, small blocks) vanish while the sector survives.
@@ -281,6 +281,15 @@ def detect_sector(samples: list[np.ndarray]) -> np.ndarray | None:
     mask = np.zeros((rows, columns), dtype=np.uint8)
     cv2.fillConvexPoly(mask, hull, 1)
     return mask
+
+
+def _still_image_area(grey: np.ndarray) -> np.ndarray:
+    """Candidate image pixels of a single frame: textured (speckle, not flat banners or colour
+    bars) and with no near-black pixel within 2 px. Burned-in text is thin bright strokes on
+    black, so every text pixel has black close by and drops out here; it can then neither join
+    the sector's component nor stretch its convex hull over a text block that touches it."""
+    no_black_near = cv2.erode(grey, cv2.getStructuringElement(cv2.MORPH_RECT, (5, 5))) > 12
+    return no_black_near & (_local_std(grey) > 4)
 
 
 def _local_std(grey: np.ndarray, size: int = 5) -> np.ndarray:
