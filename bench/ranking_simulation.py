@@ -24,7 +24,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from ranking.fit import ScaleFit, ordering_pair_weights
+from ranking.fit import ScaleFit, rank_breaking_weights
 from ranking.glicko2 import Glicko2Params, PairOutcomes, initial_ratings, rate_period
 from ranking.outcomes import ordering_pairs
 from ranking.reliability import consensus_fit, scale_separation_reliability, spearman
@@ -100,7 +100,7 @@ def run(scheduler: str, noise: float, seed: int, *, max_views: float, period: in
             outcomes = PairOutcomes(np.asarray(first), np.asarray(second), np.asarray(score))
             ratings = rate_period(ratings, outcomes.take(slice(period_start, None)), gparams)
             period_start = len(first)
-            weights = ordering_pair_weights(np.full(len(first), BATCH))
+            weights = rank_breaking_weights(np.full(judgements, BATCH))
             fit, _ = consensus_fit(N_ITEMS, outcomes, weights, np.asarray(expert_of), N_EXPERTS, init=fit.score)
             trace.views.append(views.sum() / N_ITEMS)
             trace.rho_glicko.append(spearman(ratings.rating, quality))

@@ -2,8 +2,10 @@
 
 Same world as bench/ranking_simulation.py (1,000 items, batch 6, 20 experts of whom 10% order at
 random, Thurstone noise s, fit every 83 judgements): each variant changes one thing of "base"
-(ranking.scheduler.choose_batch + ranking.reliability.consensus_fit, what the platform runs) and
-prints the views per item until the fit's Spearman rho >= 0.9, with each seed's figure. This is a
+(ranking.scheduler.choose_batch + ranking.reliability.consensus_fit) and
+prints the views per item until the fit's Spearman rho >= 0.9, with each seed's figure ("base"
+breaks orderings uniformly, 2/k per pair, as the platform did before "pairs_adjacent_x2" was
+adopted as ranking.fit.rank_breaking_weights' default). This is a
 record of what was measured, so the code below is experimental and not used by the platform:
 
 - fits: Plackett-Luce on the orderings (MAP, Newton-CG), alone, with the Kendall tau weights,
@@ -34,7 +36,7 @@ from numpy.typing import NDArray
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from ranking.fit import FitParams, ScaleFit, _preconditioned_cg, fit_bradley_terry, ordering_pair_weights
+from ranking.fit import FitParams, ScaleFit, _preconditioned_cg, fit_bradley_terry, rank_breaking_weights
 from ranking.glicko2 import PairOutcomes
 from ranking.reliability import consensus_fit, spearman
 from ranking.scheduler import Pool, SchedulerParams, _pair_gain, choose_batch, item_set_key, random_batch
@@ -68,7 +70,13 @@ def _pairs(orderings: IntArray, experts: IntArray) -> tuple[PairOutcomes, IntArr
 def fit_base(orderings: IntArray, experts: IntArray, prev: ScaleFit, world: World, **kw: object) -> ScaleFit:
     out, who = _pairs(orderings, experts)
     fit, agreement = consensus_fit(
-        N_ITEMS, out, ordering_pair_weights(np.full(len(who), BATCH)), who, N_EXPERTS, init=prev.score, **kw
+        N_ITEMS,
+        out,
+        rank_breaking_weights(np.full(len(orderings), BATCH), adjacent=1.0),
+        who,
+        N_EXPERTS,
+        init=prev.score,
+        **kw,
     )
     world.flagged = agreement.flagged
     return fit
@@ -151,7 +159,7 @@ def fit_bt_em(orderings: IntArray, experts: IntArray, prev: ScaleFit, world: Wor
 
 def fit_oracle_reliability(orderings: IntArray, experts: IntArray, prev: ScaleFit, world: World) -> ScaleFit:
     out, who = _pairs(orderings, experts)
-    weights = ordering_pair_weights(np.full(len(who), BATCH)) * (~world.inconsistent)[who]
+    weights = rank_breaking_weights(np.full(len(orderings), BATCH), adjacent=1.0) * (~world.inconsistent)[who]
     return fit_bradley_terry(N_ITEMS, out, weights, init=prev.score)
 
 

@@ -2,8 +2,10 @@
 
 Glicko-2 updates item by item in rating periods; this fit looks at the whole log at once and
 gives the consensus scale that reliability, ranks and the scheduler use. Each ordering of ``k``
-items is broken into its ``k(k-1)/2`` pairs, each weighted ``2/k`` so that one ordering carries
-the information of ``k-1`` comparisons rather than pretending its pairs are independent games.
+items is broken into its ``k(k-1)/2`` pairs, weighted so that one ordering carries the information
+of ``k-1`` comparisons rather than pretending its pairs are independent games; pairs adjacent in
+the ordering weigh twice the others (with Thurstone-like perception a distant pair is mostly
+implied by the adjacent ones between them; measured in bench/ranking_variants.py).
 Each expert's pairs are also weighted by that expert's reliability (Crowd-BT's idea, estimated
 from agreement with the consensus; see :mod:`ranking.reliability`).
 
@@ -28,7 +30,7 @@ from numpy.typing import NDArray
 
 from ranking.glicko2 import PairOutcomes
 
-__all__ = ["FitParams", "ScaleFit", "fit_bradley_terry", "ordering_pair_weights"]
+__all__ = ["ADJACENT_WEIGHT", "FitParams", "ScaleFit", "fit_bradley_terry", "rank_breaking_weights"]
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -51,9 +53,26 @@ class ScaleFit:
     se: FloatArray
 
 
-def ordering_pair_weights(batch_sizes: IntArray) -> FloatArray:
-    """Weight 2/k per pair of an ordering of k items (rank-breaking, [3]_)."""
-    return 2.0 / np.asarray(batch_sizes, np.float64)
+#: Weight of a pair adjacent in the ordering relative to the other pairs (1 = uniform breaking).
+ADJACENT_WEIGHT = 2.0
+
+
+def rank_breaking_weights(sizes: IntArray, *, adjacent: float = ADJACENT_WEIGHT) -> FloatArray:
+    """Weights of the pairs of orderings of ``sizes`` items, in the order ``ordering_pairs`` gives them.
+
+    Rank-breaking ([3]_): every pair of an ordering of k items is a game; adjacent pairs weigh
+    ``adjacent`` times the others, and each ordering's weights sum to k-1 (``adjacent = 1``
+    gives the uniform 2/k). Orderings of fewer than 2 items give no pairs.
+    """
+    parts = []
+    cache: dict[int, FloatArray] = {}
+    for k in np.asarray(sizes, np.int64).tolist():
+        if k not in cache:
+            first, second = np.triu_indices(k, k=1)
+            raw = np.where(second - first == 1, adjacent, 1.0)
+            cache[k] = raw * (k - 1) / raw.sum() if k > 1 else raw
+        parts.append(cache[k])
+    return np.concatenate(parts) if parts else np.empty(0)
 
 
 def _sigmoid(x: FloatArray) -> FloatArray:

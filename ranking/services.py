@@ -19,7 +19,7 @@ from django.utils import timezone
 from annotations.models import Judgement
 from media_ingest.models import ProjectItem
 from projects.models import Project
-from ranking.fit import ordering_pair_weights
+from ranking.fit import rank_breaking_weights
 from ranking.glicko2 import Glicko2Params, Ratings, initial_ratings, rate_period
 from ranking.models import ItemRating, RatingState
 from ranking.outcomes import closed_periods, orderings_to_outcomes, period_labels
@@ -182,7 +182,7 @@ def _consensus(project: Project, items: _Items, log: _Log, seed: int) -> tuple[d
     expert_index = {e: i for i, e in enumerate(expert_ids)}
     indexed = orderings_to_outcomes(answers, [expert_index[e] for e in log.experts], items.index_of)
     sizes = np.array([len(a["ordering"]) for a in answers], np.int64)
-    weights = ordering_pair_weights(sizes[indexed.judgement]) if len(indexed.judgement) else np.empty(0)
+    weights = rank_breaking_weights(sizes)
     n = len(items.ids)
     fit, agreement = consensus_fit(n, indexed.outcomes, weights, indexed.expert, len(expert_ids))
     rng = np.random.default_rng([seed, project.pk])

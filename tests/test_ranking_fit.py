@@ -1,0 +1,60 @@
+"""The consensus fit: rank-breaking weights, recovery of a known order, random orderers flagged."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ranking.fit import rank_breaking_weights
+from ranking.glicko2 import PairOutcomes
+from ranking.outcomes import ordering_pairs
+from ranking.reliability import consensus_fit, spearman
+
+
+def test_each_ordering_weighs_k_minus_1_comparisons_with_adjacent_pairs_doubled():
+    weights = rank_breaking_weights(np.array([6, 3, 1, 2]))
+    assert len(weights) == 15 + 3 + 0 + 1
+    six, three, two = weights[:15], weights[15:18], weights[18:]
+    assert np.isclose(six.sum(), 5) and np.isclose(three.sum(), 2) and np.isclose(two.sum(), 1)
+    # ordering_pairs order: (0,1) (0,2) ... (0,5) (1,2) ...: adjacent pairs weigh twice the rest.
+    adjacent = [abs(i - j) == 1 for i, j, _ in ordering_pairs(list(range(6)))]
+    assert np.allclose(six[adjacent], 2 * six[~np.asarray(adjacent)][0])
+    assert np.allclose(rank_breaking_weights(np.array([6]), adjacent=1.0), 2 / 6)
+    assert len(rank_breaking_weights(np.array([], np.int64))) == 0
+
+
+def simulated_log(seed: int, *, n_items: int = 200, n_orderings: int = 1500, random_experts=(3, 7)):
+    rng = np.random.default_rng(seed)
+    quality = rng.standard_normal(n_items)
+    first, second, expert, sizes = [], [], [], []
+    for _ in range(n_orderings):
+        who = int(rng.integers(12))
+        batch = rng.choice(n_items, size=6, replace=False)
+        if who in random_experts:
+            ordering = rng.permutation(batch)
+        else:
+            ordering = batch[np.argsort(-(quality[batch] + 0.5 * rng.standard_normal(6)))]
+        for a, b, _ in ordering_pairs(ordering.tolist()):
+            first.append(a)
+            second.append(b)
+            expert.append(who)
+        sizes.append(6)
+    outcomes = PairOutcomes(np.array(first), np.array(second), np.ones(len(first)))
+    return quality, outcomes, np.array(expert), rank_breaking_weights(np.array(sizes))
+
+
+def test_the_consensus_fit_recovers_a_known_order_and_flags_the_random_orderers():
+    quality, outcomes, expert, weights = simulated_log(seed=11)
+    fit, agreement = consensus_fit(len(quality), outcomes, weights, expert, 12)
+    assert spearman(fit.score, quality) > 0.93
+    assert set(np.flatnonzero(agreement.flagged)) == {3, 7}
+    assert agreement.weight[[3, 7]].max() < 0.2
+    assert agreement.weight[np.setdiff1d(np.arange(12), [3, 7])].min() > 0.9
+    assert np.all(fit.se > 0) and abs(float(fit.score.mean())) < 1e-9
+
+
+def test_doubling_adjacent_pairs_does_not_lose_accuracy_on_a_seeded_log():
+    quality, outcomes, expert, weights = simulated_log(seed=5)
+    uniform = rank_breaking_weights(np.full(len(weights) // 15, 6), adjacent=1.0)
+    adjacent, _ = consensus_fit(len(quality), outcomes, weights, expert, 12)
+    flat, _ = consensus_fit(len(quality), outcomes, uniform, expert, 12)
+    assert spearman(adjacent.score, quality) >= spearman(flat.score, quality) - 0.005
