@@ -70,7 +70,7 @@ class IngestJob(models.Model):
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="ingest_jobs")
     batch = models.CharField(max_length=64, blank=True, db_index=True, help_text="Groups the files of one upload.")
     source_name = models.CharField(
-        max_length=255, help_text="The file's name within its upload (never its DICOM attributes)."
+        max_length=255, help_text="The file's position in its batch. Never its name: names often carry patient names."
     )
     staged_path = models.CharField(
         max_length=500, blank=True, help_text="In the private store; removed after processing."
@@ -91,7 +91,7 @@ class IngestJob(models.Model):
         indexes = [models.Index(fields=["project", "status"])]
 
     def __str__(self) -> str:
-        return f"{self.source_name} ({self.status})"
+        return f"job {self.pk} ({self.status})"
 
 
 class ProjectItem(models.Model):

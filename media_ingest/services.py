@@ -7,10 +7,13 @@
 from __future__ import annotations
 
 import functools
+import hashlib
+import hmac
 import uuid
 from collections.abc import Iterable
 from pathlib import Path
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
@@ -41,20 +44,34 @@ def do_create_ingest_jobs(
     staged = list(stage_paths(paths, folder=private_root() / "staging" / batch))
     jobs = []
     with transaction.atomic():
-        for item in staged:
-            job = IngestJob(project=project, batch=batch, source_name=item.name, created_by=created_by)
+        for position, item in enumerate(staged, start=1):
+            # File and folder names often carry patient names (PACS exports): the database keeps
+            # only the file's position in its batch. The name stays in memory for the caller
+            # (``local_name``: manage.py ingest prints it to the admin's own terminal).
+            job = IngestJob(project=project, batch=batch, source_name=source_label(position), created_by=created_by)
+            job.local_name = item.name
             if item.error:
                 job.status = IngestJob.Status.FAILED
                 job.error = item.error
                 job.finished_at = timezone.now()
             else:
                 job.staged_path = str(item.path)
-                job.source_sha256 = item.sha256
+                job.source_sha256 = keyed_digest(item.sha256)
             job.save()
             if queue and job.status == IngestJob.Status.QUEUED:
                 transaction.on_commit(functools.partial(process_ingest_job.delay, job.pk))
             jobs.append(job)
     return jobs
+
+
+def source_label(position: int) -> str:
+    return f"file {position:04d}"
+
+
+def keyed_digest(sha256_hex: str) -> str:
+    """An HMAC of the original file's hash: spots the same upload twice within this deployment,
+    but cannot confirm that a known (identified) file was uploaded without the server's secret."""
+    return hmac.new(settings.SECRET_KEY.encode(), sha256_hex.encode(), hashlib.sha256).hexdigest()
 
 
 def do_retry_ingest_jobs(jobs: Iterable[IngestJob]) -> int:

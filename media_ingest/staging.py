@@ -160,16 +160,13 @@ class Upload(Protocol):
 @contextmanager
 def uploads_as_paths(uploads: Iterable[Upload], *, folder: Path) -> Iterator[list[Path]]:
     """Write uploaded files to a temporary folder inside ``folder`` (the private store) and yield
-    their paths; the folder is removed afterwards. Only each upload's base name is kept, under
-    an index, so two uploads of one name stay apart and a name cannot escape the folder."""
+    their paths; the folder is removed afterwards. Files are named by their index only."""
     folder.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="upload-", dir=folder) as temporary:
         paths = []
         for index, upload in enumerate(uploads):
-            name = PurePosixPath((upload.name or "").replace("\\", "/")).name
-            name = name if name not in ("", ".", "..") else "upload"
-            target = Path(temporary) / f"{index:04d}" / name
-            target.parent.mkdir()
+            # Never the uploaded name on disk either: names can carry patient names.
+            target = Path(temporary) / f"{index:04d}.upload"
             with target.open("wb") as out:
                 for chunk in upload.chunks():
                     out.write(chunk)

@@ -63,7 +63,8 @@ def roots(settings, tmp_path, monkeypatch):
 def test_no_phi_string_survives_ingest_anywhere_and_the_banner_is_blank(  # noqa: PLR0917 - fixtures
     project, expert_a, admin_user, client, caplog, roots
 ):
-    source = roots.media.parent / "upload" / "study.dcm"
+    # PACS exports name files after the patient: the name must not be stored either.
+    source = roots.media.parent / "upload" / f"{PHI['PatientName']}_{PHI['PatientID']}.dcm"
     truth = write_synthetic_echo(
         source, frames=36, rows=240, columns=320, phi=PHI, transfer_syntax="jpeg_baseline", seed=7
     )

@@ -47,7 +47,8 @@ class Command(BaseCommand):
                 self._progress(index, len(jobs))
         else:
             self._wait(jobs, timeout=float(options["timeout"]))  # type: ignore[arg-type]
-        self._summary(list(IngestJob.objects.filter(pk__in=[j.pk for j in jobs]).order_by("pk")))
+        names = {job.pk: job.local_name for job in jobs}
+        self._summary(list(IngestJob.objects.filter(pk__in=list(names)).order_by("pk")), names)
 
     def _wait(self, jobs: list[IngestJob], *, timeout: float) -> None:
         ids = [j.pk for j in jobs]
@@ -70,7 +71,8 @@ class Command(BaseCommand):
         self.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} files", ending="")
         self.stderr.flush()
 
-    def _summary(self, jobs: list[IngestJob]) -> None:
+    def _summary(self, jobs: list[IngestJob], names: dict[int, str]) -> None:
+        """File names are printed to the admin's terminal only; the database never holds them."""
         self.stderr.write("")
         counts = {status: sum(j.status == status for j in jobs) for status in IngestJob.Status.values}
         self.stdout.write(
@@ -78,9 +80,9 @@ class Command(BaseCommand):
         )
         for job in jobs:
             if job.status == IngestJob.Status.DUPLICATE:
-                self.stdout.write(f"  duplicate  {job.source_name}: {job.error}")
+                self.stdout.write(f"  duplicate  {names[job.pk]}: {job.error}")
         for job in jobs:
             if job.status == IngestJob.Status.FAILED:
-                self.stdout.write(self.style.ERROR(f"  failed     {job.source_name}: {job.error}"))
+                self.stdout.write(self.style.ERROR(f"  failed     {names[job.pk]}: {job.error}"))
         if counts["failed"]:
             raise CommandError(f"{counts['failed']} file(s) failed", returncode=1)
