@@ -251,6 +251,26 @@ def regions_fit(regions: tuple[Region, ...], *, rows: int, columns: int, slack: 
     return all(r.x1 < columns + slack and r.y1 < rows + slack for r in regions)
 
 
+# Region Spatial Format (0018,6012): 1 2D, 2 M-mode, 3 spectral, 4 waveform. Others (0 none,
+# 5 graphics, 6-7 colour bars and the like) do not delimit image pixels.
+IMAGE_SPATIAL_FORMATS = frozenset({1, 2, 3, 4})
+# Vendors put the banner (patient name, date) in the top rows; a region reaching into the top 2%
+# of the frame would keep it.
+MIN_TRUSTED_REGION_TOP = 0.02
+
+
+def regions_trusted(regions: tuple[Region, ...], *, rows: int, columns: int) -> bool:
+    """Whether the regions can be used as the keep mask on their own.
+
+    A file's regions are only its scanner's word. They are trusted when every one describes image
+    data (spatial format 1-4), lies within the image and stays clear of the top rows where the
+    banner with the patient's name and date sits (a region drawn around the whole frame would
+    keep it). Otherwise they are intersected with the detected sector."""
+    if not regions or not regions_fit(regions, rows=rows, columns=columns):
+        return False
+    return all(r.spatial_format in IMAGE_SPATIAL_FORMATS and r.y0 >= MIN_TRUSTED_REGION_TOP * rows for r in regions)
+
+
 def detect_sector(samples: list[np.ndarray]) -> np.ndarray | None:
     """The imaging sector, from a few RGB frames: where pixels change over time (or, for a single
     frame, where they are not dark), largest connected area, filled to its convex hull. Burned-in

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from media_ingest.deid import TechnicalRecord, apply_rectangles, detect_sector, region_mask, regions_fit
+from media_ingest.deid import TechnicalRecord, apply_rectangles, detect_sector, region_mask, regions_trusted
 from media_ingest.derived import DerivedMedia, DerivedMediaWriter, EncoderSettings
 from media_ingest.dicom import DicomClip, open_dicom
 from media_ingest.errors import IngestError
@@ -35,21 +35,25 @@ class ProcessedFile:
 def keep_mask(clip: DicomClip, rectangles: list[list[int]]) -> tuple[np.ndarray, str]:
     """1 where pixels are kept, and how that was decided (``MaskSource``).
 
-    Regions that fit the image are used as they are. Regions reaching outside it are intersected
-    with the detected sector; with no regions, the detected sector alone is kept."""
+    Trusted regions (``deid.regions_trusted``: image data, inside the image, clear of the banner
+    row, not the whole frame) are used as they are. Other regions are intersected with the
+    detected sector; with no regions, the detected sector alone is kept."""
     record = clip.record
     rows, columns = record.rows, record.columns
     mask = region_mask(record.regions, rows=rows, columns=columns)
-    if mask is not None and regions_fit(record.regions, rows=rows, columns=columns):
+    if mask is not None and regions_trusted(record.regions, rows=rows, columns=columns):
         return apply_rectangles(mask, rectangles), MaskSource.REGIONS
     count = record.frame_count
     step = max(count // SECTOR_SAMPLES, 1)
     sector = detect_sector(list(clip.frames(list(range(0, count, step))[:SECTOR_SAMPLES])))
-    if mask is not None:
-        if sector is not None:
-            mask, source = mask & sector, MaskSource.REGIONS_AND_SECTOR
-        else:
-            source = MaskSource.REGIONS
+    if mask is not None and sector is not None:
+        mask, source = mask & sector, MaskSource.REGIONS_AND_SECTOR
+    elif mask is not None:
+        raise IngestError(
+            "the Sequence of Ultrasound Regions cannot be trusted (it covers the banner row, most of "
+            "the frame, or non-image data) and no imaging sector could be detected; burned-in text "
+            "cannot be masked safely (add the project's mask rectangles)"
+        )
     elif sector is not None:
         mask, source = sector, MaskSource.SECTOR
     else:
