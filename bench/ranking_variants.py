@@ -11,6 +11,7 @@ record of what was measured, so the code below is experimental and not used by t
 - fits: Plackett-Luce on the orderings (MAP, Newton-CG), alone, with the Kendall tau weights,
   or with an expert-level EM mixture (reliable vs random orderer, Crowd-BT's idea); weighted
   Bradley-Terry with that EM instead of tau weights; known random experts (oracle reliability);
+  a probit (Thurstone-Mosteller) pair model;
   other priors; pair weights by distance within the ordering;
 - schedulers: other temperatures, windows and view gaps; the scheduler fed the true scores
   (oracle); "near" (partners within a score width of the seed) and "ladder" (partners at steps of
@@ -163,6 +164,55 @@ def fit_oracle_reliability(orderings: IntArray, experts: IntArray, prev: ScaleFi
     return fit_bradley_terry(N_ITEMS, out, weights, init=prev.score)
 
 
+def _normal_cdf(x: FloatArray) -> FloatArray:
+    """Abramowitz and Stegun 7.1.26 (error < 1.5e-7; numpy has no erf)."""
+    z = np.abs(x) / np.sqrt(2.0)
+    t = 1.0 / (1.0 + 0.3275911 * z)
+    poly = ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t
+    return 0.5 * (1.0 + np.sign(x) * (1.0 - poly * np.exp(-z * z)))
+
+
+def fit_thurstone_mosteller(out: PairOutcomes, w: FloatArray, *, init: FloatArray, prior_sd: float) -> ScaleFit:
+    """MAP probit pairs (Fisher scoring, Newton-CG): the pairwise marginal of Gaussian perception."""
+    a, b, s, n, lam, theta = out.first, out.second, out.score, N_ITEMS, 1.0 / prior_sd**2, init.copy()
+
+    def terms(theta: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
+        x = theta[a] - theta[b]
+        p = np.clip(_normal_cdf(x), 1e-12, 1 - 1e-12)
+        density = np.exp(-0.5 * x * x) / np.sqrt(2.0 * np.pi)
+        return p, density, w * density * density / (p * (1 - p))
+
+    for _ in range(12):
+        p, density, c = terms(theta)
+        r = w * (s - p) * density / (p * (1 - p))
+        grad = np.bincount(a, r, minlength=n) - np.bincount(b, r, minlength=n) - lam * theta
+        if np.abs(grad).max() < 1e-6:
+            break
+        diag = np.bincount(a, c, minlength=n) + np.bincount(b, c, minlength=n) + lam
+
+        def hess_vec(v: FloatArray, c: FloatArray = c) -> FloatArray:
+            d = c * (v[a] - v[b])
+            return np.bincount(a, d, minlength=n) - np.bincount(b, d, minlength=n) + lam * v
+
+        theta = theta + _preconditioned_cg(hess_vec, grad, diag, 60)
+    c = terms(theta)[2]
+    diag = np.bincount(a, c, minlength=n) + np.bincount(b, c, minlength=n) + lam
+    return ScaleFit(theta - theta.mean(), 1.0 / np.sqrt(diag))
+
+
+def fit_probit(orderings: IntArray, experts: IntArray, prev: ScaleFit, world: World) -> ScaleFit:
+    """Thurstone-Mosteller with adjacent pairs x2 and tau weights (probit scale ~ logit / 1.7)."""
+    from ranking.reliability import expert_agreement
+
+    out, who = _pairs(orderings, experts)
+    base = rank_breaking_weights(np.full(len(orderings), BATCH))
+    fit = fit_thurstone_mosteller(out, base, init=prev.score / 1.7, prior_sd=2.0 / 1.7)
+    for _ in range(2):
+        weight = expert_agreement(out, who, N_EXPERTS, fit.score).weight
+        fit = fit_thurstone_mosteller(out, base * weight[who], init=fit.score, prior_sd=2.0 / 1.7)
+    return fit
+
+
 def fit_by_distance(weigh: Callable[[FloatArray], FloatArray]) -> FitFn:
     """Pairs weighted by how far apart they are in the ordering (mean weight 2/k as in base)."""
     by_distance = weigh((SECOND - FIRST).astype(np.float64))
@@ -307,6 +357,7 @@ VARIANTS: dict[str, Variant] = {
     "pairs_d": Variant(fit=fit_by_distance(lambda d: d)),
     "pairs_adjacent_x2": Variant(fit=fit_by_distance(lambda d: np.where(d == 1, 2.0, 1.0))),
     "pairs_adjacent_x3": Variant(fit=fit_by_distance(lambda d: np.where(d == 1, 3.0, 1.0))),
+    "probit_adjacent_x2": Variant(fit=fit_probit),
     "pairs_adjacent_only": Variant(fit=fit_by_distance(lambda d: (d == 1) + 1e-9)),
     "temperature0.1": Variant(params=replace(P, temperature=0.1)),
     "temperature0.5": Variant(params=replace(P, temperature=0.5)),
