@@ -65,6 +65,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "unity.middleware.ContentSecurityPolicyMiddleware",
     "allauth.account.middleware.AccountMiddleware",
 ]
 
@@ -261,6 +262,16 @@ CSRF_COOKIE_SAMESITE = "Lax"
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+# Scripts only from this origin; training videos may live on another HTTPS host; sign-in forms
+# redirect to the identity provider. UNITY_CONTENT_SECURITY_POLICY="" turns the header off.
+UNITY_CONTENT_SECURITY_POLICY = env_str(
+    "UNITY_CONTENT_SECURITY_POLICY",
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; "
+    "media-src 'self' blob: https:; connect-src 'self'; font-src 'self'; object-src 'none'; "
+    "base-uri 'none'; frame-ancestors 'none'; form-action 'self' https:; worker-src 'self'; manifest-src 'self'",
+)
+# /healthz answers plain HTTP probes from inside the network (load balancers, compose).
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 # Cookies travel over HTTPS only in production. The test suite's live servers speak plain HTTP
 # on localhost and turn this off (UNITY_SECURE_COOKIES=0).
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env_bool("UNITY_SECURE_COOKIES", not DEBUG)
