@@ -165,7 +165,9 @@ def do_submit_judgement(
         task.closed_at = timezone.now()
         task.save(update_fields=["status", "closed_at"])
         ProjectItem.objects.filter(task_items__task=task).update(judgement_count=F("judgement_count") + 1)
-        transaction.on_commit(lambda: judgement_recorded.send(sender=Judgement, judgement=judgement))
+        # robust: the judgement is committed whatever a listener does (a broker outage must not
+        # turn a recorded answer into an error for the expert); periodic jobs catch up.
+        transaction.on_commit(lambda: judgement_recorded.send(sender=Judgement, judgement=judgement), robust=True)
     return judgement, True
 
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Count
+from django.utils import timezone
 
 from media_ingest.models import Clip, IngestJob
 from projects.models import Project
@@ -41,3 +44,16 @@ def ingest_jobs_page(project: Project, *, batch: str, status: str, before: int |
     if before is not None:
         jobs = jobs.filter(pk__lt=before)
     return list(jobs[:limit])
+
+
+# A queued job waits for a worker at most this long before the periodic job queues it again.
+STALE_QUEUED_MINUTES = 10
+
+
+def stale_queued_job_ids(*, minutes: int = STALE_QUEUED_MINUTES, limit: int = 1000) -> list[int]:
+    cutoff = timezone.now() - timedelta(minutes=minutes)
+    return list(
+        IngestJob.objects.filter(status=IngestJob.Status.QUEUED, updated_at__lt=cutoff)
+        .order_by("pk")
+        .values_list("pk", flat=True)[:limit]
+    )

@@ -59,7 +59,7 @@ def do_create_ingest_jobs(
                 job.source_sha256 = keyed_digest(item.sha256)
             job.save()
             if queue and job.status == IngestJob.Status.QUEUED:
-                transaction.on_commit(functools.partial(process_ingest_job.delay, job.pk))
+                transaction.on_commit(functools.partial(process_ingest_job.delay, job.pk), robust=True)
             jobs.append(job)
     return jobs
 
@@ -83,6 +83,6 @@ def do_retry_ingest_jobs(jobs: Iterable[IngestJob]) -> int:
             if job.status != IngestJob.Status.FAILED or not job.staged_path or not Path(job.staged_path).is_file():
                 continue
             IngestJob.objects.filter(pk=job.pk).update(status=IngestJob.Status.QUEUED, error="", finished_at=None)
-            transaction.on_commit(functools.partial(process_ingest_job.delay, job.pk))
+            transaction.on_commit(functools.partial(process_ingest_job.delay, job.pk), robust=True)
             count += 1
     return count

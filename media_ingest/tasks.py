@@ -7,6 +7,7 @@ from celery import shared_task
 from media_ingest import conf
 from media_ingest.errors import TransientIngestError
 from media_ingest.processing import do_fail_ingest_job, do_process_ingest_job, do_requeue_ingest_job
+from media_ingest.selectors import stale_queued_job_ids
 
 
 def retry_countdown(retries: int) -> int:
@@ -28,3 +29,14 @@ def process_ingest_job(self, job_id: int) -> str:
             # retry() would raise instead of re-running: retry here, at once.
             return self.apply(args=[job_id], retries=self.request.retries + 1).result
         raise self.retry(countdown=retry_countdown(self.request.retries), exc=exc) from None
+
+
+@shared_task(acks_late=True)
+def requeue_stale_ingest_jobs() -> int:
+    """Periodic (beat): queue again jobs still waiting long after they were created, whose
+    queueing was lost (broker down at commit). Processing is idempotent, so a job queued twice
+    is processed once."""
+    stale = stale_queued_job_ids()
+    for job_id in stale:
+        process_ingest_job.delay(job_id)
+    return len(stale)

@@ -27,4 +27,4 @@ def on_judgement_recorded(sender: type[Judgement], judgement: Judgement, **kwarg
     pending = pending_judgements(project.pk, last, project.rating_period_judgements + 1)
     if period_is_due(project, pending):
         project_id = project.pk
-        transaction.on_commit(lambda: close_rating_periods.delay(project_id))
+        transaction.on_commit(lambda: close_rating_periods.delay(project_id), robust=True)
