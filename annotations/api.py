@@ -18,7 +18,7 @@ from annotations.serializers import (
     judgement_payload,
     task_payload,
 )
-from annotations.services import do_issue_next_task, do_skip_task, do_submit_judgement
+from annotations.services import do_issue_next_task, do_renew_task, do_skip_task, do_submit_judgement
 from projects.selectors import get_project_for
 
 
@@ -85,3 +85,12 @@ class SkipView(APIView):
         except ServiceError as error:
             return error_response(error)
         return Response({"task": str(task.pk), "status": task.status})
+
+
+class RenewView(APIView):
+    def post(self, request: Request, task_id: str) -> Response:
+        try:
+            task = do_renew_task(task_id, expert=request.user)
+        except ServiceError as error:
+            return error_response(error)
+        return Response({"task": str(task.pk), "expires_at": task.expires_at.isoformat()})

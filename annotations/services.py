@@ -191,6 +191,27 @@ def do_skip_task(task_id: object, *, expert: AbstractBaseUser, reason: str) -> T
     return task
 
 
+def do_renew_task(task_id: object, *, expert: AbstractBaseUser) -> Task:
+    """Push the deadline of a task the expert has on screen to now + the project's timeout.
+
+    The labelling screen renews when it shows a task and while the expert works on it, so a long
+    tracing never expires under the expert's hands; a prefetched task's clock starts when it is
+    shown. An expired task stays expired (its items may already be with someone else)."""
+    with transaction.atomic():
+        try:
+            task = Task.objects.select_for_update().select_related("project").get(pk=task_id, expert=expert)
+        except (Task.DoesNotExist, ValueError, TypeError):
+            raise NotFound("No such task.") from None
+        if task.status != Task.Status.ISSUED:
+            raise TaskClosed(f"This task is already {task.get_status_display().lower()}.")
+        now = timezone.now()
+        if task.expires_at <= now:
+            raise TaskExpired("This task expired before the answer arrived; please take the next one.")
+        task.expires_at = now + timedelta(minutes=task.project.task_timeout_minutes)
+        task.save(update_fields=["expires_at"])
+    return task
+
+
 def do_expire_overdue_tasks(*, project: Project | None = None, expert: AbstractBaseUser | None = None) -> int:
     """Mark issued tasks past their deadline as expired, so their items are issued again."""
     overdue = Task.objects.filter(status=Task.Status.ISSUED, expires_at__lte=timezone.now())

@@ -13,4 +13,5 @@ urlpatterns = [
     path("api/tasks/<uuid:task_id>", api.TaskView.as_view(), name="api_task"),
     path("api/tasks/<uuid:task_id>/judgement", api.JudgementView.as_view(), name="api_judgement"),
     path("api/tasks/<uuid:task_id>/skip", api.SkipView.as_view(), name="api_skip"),
+    path("api/tasks/<uuid:task_id>/renew", api.RenewView.as_view(), name="api_renew"),
 ]

@@ -101,10 +101,12 @@ def label(request: HttpRequest, slug: str) -> HttpResponse:
         "is_open": project.is_open,
         "schema": project.label_schema,
         "axis": [project.axis_start_label, project.axis_end_label],
+        "renew_seconds": max(30, project.task_timeout_minutes * 60 // 3),
         "urls": {
             "next": reverse("api_next_task", kwargs={"slug": project.slug}),
             "judgement": reverse("api_judgement", kwargs={"task_id": "00000000-0000-0000-0000-000000000000"}),
             "skip": reverse("api_skip", kwargs={"task_id": "00000000-0000-0000-0000-000000000000"}),
+            "renew": reverse("api_renew", kwargs={"task_id": "00000000-0000-0000-0000-000000000000"}),
             "project": project.get_absolute_url(),
             "home": reverse("home"),
             "login": reverse("account_login") + "?next=" + reverse("signed_in"),

@@ -104,3 +104,23 @@ def test_nothing_left_is_said_plainly(client, project, expert_a):
     response = next_task(client, project)
     assert response.status_code == 200
     assert response.json()["code"] == "no_more_tasks"
+
+
+def test_renewing_keeps_a_task_on_screen_from_expiring(client, issued, project):
+    Task.objects.filter(pk=issued["id"]).update(expires_at=timezone.now() + timedelta(seconds=30))
+    response = client.post(reverse("api_renew", args=[issued["id"]]), {}, content_type="application/json")
+    assert response.status_code == 200
+    remaining = Task.objects.get(pk=issued["id"]).expires_at - timezone.now()
+    assert remaining > timedelta(minutes=project.task_timeout_minutes - 1)
+    assert submit(client, issued["id"], {"class": "a4c"}).status_code == 201
+    assert (
+        client.post(reverse("api_renew", args=[issued["id"]]), {}, content_type="application/json").status_code == 409
+    )
+
+
+def test_an_expired_task_cannot_be_renewed_and_others_cannot_renew(client, issued, expert_b):
+    url = reverse("api_renew", args=[issued["id"]])
+    Task.objects.filter(pk=issued["id"]).update(expires_at=timezone.now() - timedelta(seconds=1))
+    assert client.post(url, {}, content_type="application/json").status_code == 410
+    client.force_login(expert_b)
+    assert client.post(url, {}, content_type="application/json").status_code == 404

@@ -150,7 +150,20 @@ function activeTime() {
   return Math.round(state.activeMs + (document.hidden ? 0 : now - state.visibleSince));
 }
 
+// Keep the deadline of the task on screen ahead of the expert: renew when it is shown, every
+// third of the project's timeout, and when the tab comes back. Failures are silent here: a task
+// that did expire is reported, with the answer kept, when it is submitted.
+function renewTask() {
+  const task = state.task;
+  if (!task || !config.urls.renew) return;
+  post(url(config.urls.renew, task.id), {}, { attempts: 1 }).catch(() => {});
+}
+setInterval(() => {
+  if (!document.hidden) renewTask();
+}, config.renew_seconds * 1000);
+
 document.addEventListener("visibilitychange", () => {
+  if (!document.hidden) renewTask();
   const now = performance.now();
   if (document.hidden) state.activeMs += now - state.visibleSince;
   state.visibleSince = now;
@@ -203,6 +216,7 @@ async function show(task) {
     timings.push(null);
   }
   FrameSource.releaseExcept(task.items.map((i) => i.clip.manifest_url).filter(Boolean));
+  renewTask();
   mode.focus();
 }
 
