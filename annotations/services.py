@@ -32,6 +32,7 @@ from annotations.selectors import issued_items, least_covered_items, open_tasks
 from annotations.signals import judgement_recorded
 from media_ingest.models import ProjectItem
 from projects.models import Project
+from projects.selectors import is_member
 
 logger = logging.getLogger(__name__)
 
@@ -130,6 +131,9 @@ def do_submit_judgement(
         if task.expert_id != expert.pk:
             raise NotFound("No such task.")
         project = task.project
+        if not (expert.is_staff or is_member(expert, project)):
+            # Removed from the project since the task was issued.
+            raise NotFound("No such task.")
         try:
             normalised = validate_answer(project.kind, answer, issued_items(task), project.label_schema)
         except AnswerError as exc:

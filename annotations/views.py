@@ -86,7 +86,7 @@ def contributions_csv(request: HttpRequest) -> HttpResponse:
 
 def _csv_safe(value: str) -> str:
     """Keep spreadsheet programs from reading a cell as a formula (CSV injection)."""
-    return "'" + value if value[:1] in ("=", "+", "-", "@") else value
+    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
 
 
 @login_required

@@ -70,7 +70,7 @@ class IngestJobAdmin(admin.ModelAdmin):
         url = reverse("admin:media_ingest_clip_change", args=[job.clip.pk])
         return format_html('<a href="{}">{}</a>', url, job.clip.code[:12])
 
-    @admin.action(description="Retry selected failed jobs (when their staged file remains)")
+    @admin.action(description="Retry selected failed jobs (when their staged file remains)", permissions=["change"])
     def retry_jobs(self, request: HttpRequest, queryset: QuerySet[IngestJob]) -> None:
         count = do_retry_ingest_jobs(queryset)
         self.message_user(request, f"{count} job(s) queued again.")

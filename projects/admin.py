@@ -2,9 +2,14 @@ import json
 
 from django import forms
 from django.contrib import admin
+from django.db import transaction
+from django.db.models import Count, QuerySet
+from django.forms.models import BaseInlineFormSet
+from django.http import HttpRequest
 
 from projects.models import AllowListedEmail, ExpertProfile, Project, ProjectMembership
 from projects.schemas import default_schema
+from projects.tasks import sync_allow_list
 
 
 class ProjectAdminForm(forms.ModelForm):
@@ -90,9 +95,21 @@ class ProjectAdmin(admin.ModelAdmin):
         ("History", {"fields": ["created_at", "updated_at"]}),
     ]
 
-    @admin.display(description="members")
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Project]:
+        return super().get_queryset(request).annotate(member_total=Count("memberships", distinct=True))
+
+    @admin.display(description="members", ordering="member_total")
     def member_count(self, project: Project) -> int:
-        return project.memberships.count()
+        return project.member_total
+
+    def save_formset(
+        self, request: HttpRequest, form: forms.ModelForm, formset: BaseInlineFormSet, change: bool
+    ) -> None:
+        super().save_formset(request, form, formset, change)
+        if formset.model is AllowListedEmail:
+            # Users who already signed in with an allow-listed e-mail join now, through a worker.
+            project_id = form.instance.pk
+            transaction.on_commit(lambda: sync_allow_list.delay(project_id), robust=True)
 
 
 @admin.register(ExpertProfile)

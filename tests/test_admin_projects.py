@@ -111,3 +111,16 @@ def test_admin_lists_filters_and_searches_projects(client, admin_user):
     assert list(listing.context["cl"].queryset.values_list("slug", flat=True)) == ["new-temporal"]
     found = client.get(reverse("admin:projects_project_changelist"), {"q": "new-ranking"})
     assert list(found.context["cl"].queryset.values_list("slug", flat=True)) == ["new-ranking"]
+
+
+def test_allow_listing_in_admin_adds_users_who_already_signed_in(
+    client, admin_user, django_capture_on_commit_callbacks
+):
+    from tests.conftest import make_user
+
+    existing = make_user("early-bird", email="invited.expert@hospital.example")
+    client.force_login(admin_user)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert client.post(ADD_URL, form_data("temporal")).status_code == 302
+    project = Project.objects.get(slug="new-temporal")
+    assert project.memberships.filter(user=existing).exists()

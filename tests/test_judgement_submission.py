@@ -113,3 +113,10 @@ def test_an_outstanding_task_is_refused_once_consensus_is_reached(task, expert_a
     with pytest.raises(ConsensusReached):
         do_submit_judgement(task.pk, expert=expert_a, answer={"class": "a4c"})
     assert not Judgement.objects.exists()
+
+
+def test_an_expert_removed_from_the_project_cannot_answer(task, expert_a, project):
+    project.memberships.filter(user=expert_a).delete()
+    with pytest.raises(NotFound):
+        do_submit_judgement(task.pk, expert=expert_a, answer={"class": "a4c"})
+    assert not Judgement.objects.exists()
