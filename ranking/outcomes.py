@@ -99,12 +99,26 @@ def period_labels(created_at: Sequence[float], *, every_judgements: int, every_s
     return labels
 
 
-def closed_periods(labels: IntArray, created_at: Sequence[float], *, every_judgements: int) -> int:
+# Clocks of web servers and the database may differ a little: a quiet period is closed only this
+# long after its time is up, so no judgement still on its way can belong to it.
+CLOCK_MARGIN_SECONDS = 60.0
+
+
+def closed_periods(
+    labels: IntArray,
+    created_at: Sequence[float],
+    *,
+    every_judgements: int,
+    every_seconds: float | None = None,
+    now: float | None = None,
+) -> int:
     """How many of the leading judgements belong to periods that are already closed.
 
-    A period is closed when it is full, or when a later judgement has started the next period.
-    The last period stays open otherwise (a quiet project keeps its last judgements pending
-    until the next one arrives), so a partial period is never folded twice.
+    A period is closed when it is full, or when a later judgement has started the next period,
+    or (given ``now``, read after every earlier judgement has committed) when its time is up by
+    more than ``CLOCK_MARGIN_SECONDS``: any judgement still to come is created later and starts
+    the next period, so a quiet project's last judgements are rated too. Otherwise the last
+    period stays open, so a partial period is never folded twice.
     """
     if len(labels) == 0:
         return 0
@@ -112,4 +126,8 @@ def closed_periods(labels: IntArray, created_at: Sequence[float], *, every_judge
     in_last = int(np.count_nonzero(labels == last))
     if in_last >= every_judgements:
         return len(labels)
+    if every_seconds is not None and now is not None:
+        started = created_at[len(labels) - in_last]
+        if now - started >= every_seconds + CLOCK_MARGIN_SECONDS:
+            return len(labels)
     return len(labels) - in_last

@@ -9,6 +9,7 @@ every insert has committed. On SQLite writers are serialised already and both ar
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -276,6 +277,7 @@ def _check_consensus(project: Project, ssr: float, views: np.ndarray) -> None:
 def _fold(project: Project, *, from_scratch: bool) -> int:
     """Fold every closed rating period after the state's watermark. Returns periods folded."""
     watermark = _committed_watermark(project.pk)
+    now = time.time()  # after the watermark: every judgement not yet in the log is created later
     with transaction.atomic():
         _lock_project(project.pk)
         project = Project.objects.get(pk=project.pk)
@@ -294,7 +296,13 @@ def _fold(project: Project, *, from_scratch: bool) -> int:
             every_judgements=project.rating_period_judgements,
             every_seconds=project.rating_period_minutes * 60.0,
         )
-        done = closed_periods(labels, pending.created, every_judgements=project.rating_period_judgements)
+        done = closed_periods(
+            labels,
+            pending.created,
+            every_judgements=project.rating_period_judgements,
+            every_seconds=project.rating_period_minutes * 60.0,
+            now=now,
+        )
         if done == 0 and not from_scratch:
             state.period_started_at = _started(pending)
             state.save(update_fields=["period_started_at", "updated_at"])

@@ -56,3 +56,14 @@ def test_the_last_period_stays_open_until_it_is_full():
     assert closed_periods(labels, [0, 1, 2, 3], every_judgements=3) == 3
     assert closed_periods(labels[:3], [0, 1, 2], every_judgements=3) == 3
     assert closed_periods(labels[:2], [0, 1], every_judgements=3) == 0
+
+
+def test_a_quiet_last_period_closes_once_its_time_is_up_with_a_margin():
+    times = [0.0, 10.0, 20.0]
+    labels = period_labels(times, every_judgements=10, every_seconds=600)
+    assert closed_periods(labels, times, every_judgements=10) == 0
+    assert closed_periods(labels, times, every_judgements=10, every_seconds=600, now=630.0) == 0
+    assert closed_periods(labels, times, every_judgements=10, every_seconds=600, now=661.0) == 3
+    # A judgement arriving after that moment starts a new period, as the recompute will see it.
+    later = [*times, 661.0]
+    assert list(period_labels(later, every_judgements=10, every_seconds=600)) == [0, 0, 0, 1]
