@@ -20,5 +20,6 @@ def test_pages_carry_a_content_security_policy_without_inline_scripts(client, ex
 
 def test_healthz_is_exempt_from_the_https_redirect(client, settings):
     settings.SECURE_SSL_REDIRECT = True
-    assert client.get("/healthz").status_code == 200
+    # 200, or 503 when no worker runs beside the suite's Redis: answered, not redirected.
+    assert client.get("/healthz").status_code in (200, 503)
     assert client.get(reverse("account_login")).status_code == 301
