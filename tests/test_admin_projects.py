@@ -114,9 +114,12 @@ def test_admin_lists_filters_and_searches_projects(client, admin_user):
 
 
 def test_allow_listing_in_admin_adds_users_who_already_signed_in(
-    client, admin_user, django_capture_on_commit_callbacks
+    client, admin_user, django_capture_on_commit_callbacks, monkeypatch
 ):
     from tests.conftest import make_user
+    from unity.celery import app as celery_app
+
+    monkeypatch.setitem(celery_app.conf, "task_always_eager", True)  # the worker path is tested elsewhere
 
     existing = make_user("early-bird", email="invited.expert@hospital.example")
     client.force_login(admin_user)
