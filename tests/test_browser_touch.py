@@ -1,0 +1,84 @@
+"""On a tablet (Chromium emulating an iPad-sized touch screen), an expert reorders a ranking
+batch with a finger: real touch events (CDP Input.dispatchTouchEvent), which the page receives as
+pointer events of type "touch", exactly as on an iPad or an Android tablet."""
+
+from __future__ import annotations
+
+import itertools
+import time
+
+import pytest
+
+from annotations.models import Judgement
+from projects.models import Project
+from projects.services import do_add_member
+from tests.browser_helpers import (  # noqa: F401 - pytest fixtures, used by name
+    ChromiumSession,
+    app_settings_fixture,
+    chromium_fixture,
+    demo_expert_fixture,
+    ingest_synthetic,
+    sign_in,
+    wait_task,
+)
+from tests.conftest import make_project
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+ORDER = "() => [...document.querySelectorAll('.rank-item')].map(li => Number(li.dataset.item))"
+
+
+@pytest.fixture
+def tablet(chromium_browser):
+    context = chromium_browser.new_context(viewport={"width": 1024, "height": 768}, has_touch=True, is_mobile=True)
+    page = context.new_page()
+    page.set_default_timeout(20000)
+    yield page
+    context.close()
+
+
+def touch_drag(page, points: list[tuple[float, float]]) -> None:
+    cdp = page.context.new_cdp_session(page)
+    x, y = points[0]
+    cdp.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [{"x": x, "y": y, "id": 1}]})
+    for (x0, y0), (x1, y1) in itertools.pairwise(points):
+        for step in range(1, 7):
+            fx = x0 + (x1 - x0) * step / 6
+            fy = y0 + (y1 - y0) * step / 6
+            cdp.send("Input.dispatchTouchEvent", {"type": "touchMove", "touchPoints": [{"x": fx, "y": fy, "id": 1}]})
+    # Rest the finger before lifting it, as a person placing a clip does: lifting it while still
+    # moving is a fling, and the first tap after a fling only stops the fling (no click).
+    time.sleep(0.2)
+    cdp.send("Input.dispatchTouchEvent", {"type": "touchMove", "touchPoints": [{"x": fx, "y": fy, "id": 1}]})
+    time.sleep(0.2)
+    cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+    cdp.detach()
+
+
+def test_expert_reorders_a_batch_with_a_finger_on_a_tablet(app_settings, live_server, tablet, demo_expert, tmp_path):
+    project = make_project(Project.Kind.RANKING, slug="touch-ranking", title="Touch ranking", batch_size=4)
+    do_add_member(project, user=demo_expert)
+    ingest_synthetic(project, tmp_path / "clips", 4)
+    browser = ChromiumSession(tablet)
+    sign_in(browser, live_server.url, next_url="/p/touch-ranking/label/")
+    first = wait_task(browser)
+    assert tablet.evaluate("() => matchMedia('(pointer: coarse)').matches")
+    before = browser.js(ORDER)
+    touch_drag(
+        tablet,
+        [
+            browser.center(".rank-item:nth-child(1) canvas"),
+            browser.center(".rank-item:nth-child(2) canvas"),
+            browser.center(".rank-item:nth-child(3) canvas"),
+        ],
+    )
+    browser.wait("(id) => Number(document.querySelectorAll('.rank-item')[2].dataset.item) === id", before[0])
+    after = browser.js(ORDER)
+    assert after == [before[1], before[2], before[0], before[3]]
+    browser.shot("tablet-ranking-after-touch-drag")
+    tablet.tap("#submit")
+    # Four clips, one batch: the expert has seen them all, so the screen says so.
+    browser.wait("(id) => document.body.dataset.taskId && document.body.dataset.taskId !== id", first)
+    judgement = Judgement.objects.get(task_id=first)
+    assert judgement.answer["ordering"] == after
+    assert judgement.client_info["pointer"] == "coarse"
