@@ -1,6 +1,7 @@
 """On a tablet (Chromium emulating an iPad-sized touch screen), an expert reorders a ranking
-batch with a finger: real touch events (CDP Input.dispatchTouchEvent), which the page receives as
-pointer events of type "touch", exactly as on an iPad or an Android tablet."""
+batch with a finger and pinches to zoom a keypoint frame: real touch events (CDP
+Input.dispatchTouchEvent), which the page receives as pointer events of type "touch", as on an
+iPad or an Android tablet. WebKitGTK's WebDriver has no touch input, so this runs in Chromium."""
 
 from __future__ import annotations
 
@@ -82,3 +83,39 @@ def test_expert_reorders_a_batch_with_a_finger_on_a_tablet(app_settings, live_se
     judgement = Judgement.objects.get(task_id=first)
     assert judgement.answer["ordering"] == after
     assert judgement.client_info["pointer"] == "coarse"
+
+
+def pinch(page, center: tuple[float, float], *, start: float, end: float) -> None:
+    """Two fingers on ``center``, ``start`` px apart horizontally, spreading to ``end`` px."""
+    cdp = page.context.new_cdp_session(page)
+    x, y = center
+
+    def fingers(gap: float) -> list[dict[str, float]]:
+        return [{"x": x - gap / 2, "y": y, "id": 1}, {"x": x + gap / 2, "y": y, "id": 2}]
+
+    cdp.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": fingers(start)})
+    for step in range(1, 11):
+        cdp.send(
+            "Input.dispatchTouchEvent", {"type": "touchMove", "touchPoints": fingers(start + (end - start) * step / 10)}
+        )
+    time.sleep(0.2)
+    cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+    cdp.detach()
+
+
+def test_expert_pinches_to_zoom_the_frame_without_placing_a_point(
+    app_settings, live_server, tablet, demo_expert, tmp_path
+):
+    schema = {"points": [{"key": "apex", "name": "Apex", "colour": "#984ea3"}]}
+    project = make_project(Project.Kind.KEYPOINTS, slug="touch-points", title="Touch points", label_schema=schema)
+    do_add_member(project, user=demo_expert)
+    ingest_synthetic(project, tmp_path / "clips", 1)
+    browser = ChromiumSession(tablet)
+    sign_in(browser, live_server.url, next_url="/p/touch-points/label/")
+    wait_task(browser)
+    assert browser.js("() => document.querySelector('.kp-viewport').dataset.zoom || '1'") == "1"
+    pinch(tablet, browser.center(".kp-overlay"), start=60, end=180)
+    zoom = float(browser.wait("() => document.querySelector('.kp-viewport').dataset.zoom"))
+    assert 2.0 <= zoom <= 3.5  # the fingers spread three times apart
+    assert browser.js("() => document.querySelectorAll('.kp-handle').length") == 0
+    browser.shot("tablet-keypoints-pinched")
