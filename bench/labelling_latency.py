@@ -75,7 +75,7 @@ def main() -> None:
     from projects.models import Project
     from projects.services import do_add_member
     from tests.browser_helpers import ingest_synthetic
-    from tests.conftest import make_project, make_user
+    from tests.support import make_project, make_user
 
     setup_test_environment()
     runner = DiscoverRunner(verbosity=0, interactive=False)

@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 from django.test import override_settings
 
-from tests.conftest import make_user, need
+from tests.support import make_user, need
 
 ROOT = Path(__file__).resolve().parent.parent
 SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"

@@ -2,52 +2,25 @@
 
 from __future__ import annotations
 
-import os
-import socket
-from urllib.parse import urlsplit
-
 import pytest
-from allauth.account.models import EmailAddress
-from django.conf import settings
-from django.contrib.auth import get_user_model
 
 from projects.models import Project
-from projects.schemas import default_schema
-from projects.services import do_add_member, do_create_project
-
-REQUIRE_SERVICES = os.environ.get("UNITY_TEST_REQUIRE_SERVICES") == "1"
-
-
-def need(condition: bool, reason: str) -> None:
-    """Skip when a service is missing on a developer's machine; fail in CI, where it must exist."""
-    if condition:
-        return
-    if REQUIRE_SERVICES:
-        pytest.fail(f"required service missing: {reason}")
-    pytest.skip(reason)
-
-
-def redis_reachable() -> bool:
-    if not settings.REDIS_URL:
-        return False
-    parts = urlsplit(settings.REDIS_URL)
-    try:
-        with socket.create_connection((parts.hostname, parts.port or 6379), timeout=1):
-            return True
-    except OSError:
-        return False
-
-
-def is_postgres() -> bool:
-    return settings.DATABASES["default"]["ENGINE"].endswith("postgresql")
-
-
-def make_user(username: str, *, staff: bool = False, email: str | None = None):
-    user = get_user_model().objects.create_user(
-        username=username, email=email or f"{username}@example.org", is_staff=staff, is_superuser=staff
-    )
-    EmailAddress.objects.create(user=user, email=user.email, verified=True, primary=True)
-    return user
+from projects.services import do_add_member
+from tests.browser_helpers import (  # noqa: F401 - fixtures for the browser tests, used by name
+    app_settings_fixture,
+    browser_fixture,
+    chromium_fixture,
+    demo_expert_fixture,
+    webkit_fixture,
+)
+from tests.support import (  # noqa: F401 - re-exported: tests import these from here
+    REQUIRE_SERVICES,
+    is_postgres,
+    make_project,
+    make_user,
+    need,
+    redis_reachable,
+)
 
 
 @pytest.fixture
@@ -73,21 +46,6 @@ def outsider(db):
 @pytest.fixture
 def researcher(db):
     return make_user("researcher")
-
-
-def make_project(kind: str = Project.Kind.CLASSIFICATION, *, slug: str | None = None, **extra) -> Project:
-    fields = {
-        "slug": slug or f"{kind}-project",
-        "title": f"A {kind} project",
-        "kind": kind,
-        "status": Project.Status.OPEN,
-        "question": "What do you see?",
-        "label_schema": default_schema(kind),
-    }
-    if kind == Project.Kind.RANKING:
-        fields.update(axis_start_label="Most accurate view", axis_end_label="Most foreshortened")
-    fields.update(extra)
-    return do_create_project(**fields)
 
 
 @pytest.fixture

@@ -8,16 +8,11 @@ import pytest
 from annotations.models import Judgement
 from projects.models import Project
 from projects.services import do_add_member
-from tests.browser_helpers import (  # noqa: F401 - pytest fixtures, used by name
-    app_settings_fixture,
+from tests.browser_helpers import (
     assert_no_serious_axe_violations,
-    browser_fixture,
-    chromium_fixture,
-    demo_expert_fixture,
     ingest_synthetic,
     sign_in,
     wait_task,
-    webkit_fixture,
 )
 from tests.conftest import make_project
 

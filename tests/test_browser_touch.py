@@ -13,11 +13,8 @@ import pytest
 from annotations.models import Judgement
 from projects.models import Project
 from projects.services import do_add_member
-from tests.browser_helpers import (  # noqa: F401 - pytest fixtures, used by name
+from tests.browser_helpers import (
     ChromiumSession,
-    app_settings_fixture,
-    chromium_fixture,
-    demo_expert_fixture,
     ingest_synthetic,
     sign_in,
     wait_task,
