@@ -117,6 +117,10 @@ export class FrameSource {
     await Promise.all(Array.from({ length: ahead }, (_, i) => this.bitmap(i)));
   }
 
+  forget(frame) {
+    this.bitmaps.delete(frame);
+  }
+
   close() {
     for (const promise of this.bitmaps.values()) promise.then((b) => b.close && b.close()).catch(() => {});
     this.bitmaps.clear();
@@ -168,14 +172,23 @@ export class CineView {
   async show(index) {
     const frame = ((index % this.frameCount) + this.frameCount) % this.frameCount;
     this.wanted = frame;
-    const bitmap = await this.source.bitmap(frame);
-    // A later request may have overtaken this one while it decoded: draw only the latest.
-    if (this.wanted !== frame) return this.frame;
-    this.context.drawImage(bitmap, 0, 0, this.canvas.width, this.canvas.height);
-    this.frame = frame;
-    this.canvas.dataset.frame = String(frame);
-    for (const listener of this.listeners) listener(frame);
-    return frame;
+    for (let attempt = 0; attempt < 3; attempt += 1) {
+      const bitmap = await this.source.bitmap(frame);
+      // A later request may have overtaken this one while it decoded: draw only the latest.
+      if (this.wanted !== frame) return this.frame;
+      // The bitmap may have been closed while this draw waited (evicted from the cache, or its
+      // clip released as the next task came): a closed ImageBitmap is 0x0. Decode it again.
+      if (!bitmap.width) {
+        this.source.forget(frame);
+        continue;
+      }
+      this.context.drawImage(bitmap, 0, 0, this.canvas.width, this.canvas.height);
+      this.frame = frame;
+      this.canvas.dataset.frame = String(frame);
+      for (const listener of this.listeners) listener(frame);
+      return frame;
+    }
+    return this.frame;
   }
 }
 
