@@ -97,23 +97,35 @@ def _display_name(row: dict[str, object]) -> str:
     return str(row.get("expert__username"))
 
 
-def _leaderboard(project: Project, user: AbstractBaseUser) -> list[dict[str, object]]:
-    if project.leaderboard_size == 0:
-        return []
+def _leaderboards(projects: list[Project], user: AbstractBaseUser) -> dict[int, list[dict[str, object]]]:
+    """Each project's top experts by answers, for every project in one query."""
+    sizes = {p.pk: p.leaderboard_size for p in projects if p.leaderboard_size > 0}
+    boards: dict[int, list[dict[str, object]]] = {pk: [] for pk in sizes}
+    if not sizes:
+        return boards
     rows = (
-        Judgement.objects.filter(project=project)
-        .values("expert_id", "expert__first_name", "expert__last_name", "expert__username")
+        Judgement.objects.filter(project_id__in=list(sizes))
+        .values("project_id", "expert_id", "expert__first_name", "expert__last_name", "expert__username")
         .annotate(judgements=Count("id"))
-        .order_by("-judgements", "expert_id")[: project.leaderboard_size]
+        .order_by("project_id", "-judgements", "expert_id")
     )
-    return [
-        {"rank": rank, "name": _display_name(row), "judgements": row["judgements"], "me": row["expert_id"] == user.pk}
-        for rank, row in enumerate(rows, start=1)
-    ]
+    for row in rows:
+        board = boards[row["project_id"]]
+        if len(board) < sizes[row["project_id"]]:
+            board.append(
+                {
+                    "rank": len(board) + 1,
+                    "name": _display_name(row),
+                    "judgements": row["judgements"],
+                    "me": row["expert_id"] == user.pk,
+                }
+            )
+    return boards
 
 
 def project_progress(projects: list[Project], user: AbstractBaseUser) -> list[ProjectProgress]:
     ids = [p.pk for p in projects]
+    boards = _leaderboards(projects, user)
     mine = dict(
         Judgement.objects.filter(project_id__in=ids, expert=user)
         .values_list("project_id")
@@ -139,7 +151,7 @@ def project_progress(projects: list[Project], user: AbstractBaseUser) -> list[Pr
                 items=row["items"],
                 answers_needed=row["items"] * project.target_views_per_item,
                 answers_done=row["done"] or 0,
-                leaderboard=_leaderboard(project, user),
+                leaderboard=boards.get(project.pk, []),
             )
         )
     return result

@@ -121,3 +121,17 @@ def test_web_manifest_names_the_app_and_its_icons(client):
         assert served.status_code == 200
         assert b"".join(served.streaming_content).startswith(b"\x89PNG")
         served.close()
+
+
+def test_home_costs_the_same_queries_for_one_project_or_five(client, django_assert_max_num_queries, expert_a):
+    from projects.services import do_add_member
+    from tests.conftest import make_project
+
+    client.force_login(expert_a)
+    do_add_member(make_project(slug="first"), user=expert_a)
+    with django_assert_max_num_queries(12) as one:
+        assert client.get(reverse("home")).status_code == 200
+    for index in range(4):
+        do_add_member(make_project(slug=f"more-{index}"), user=expert_a)
+    with django_assert_max_num_queries(len(one.captured_queries)):
+        assert client.get(reverse("home")).status_code == 200
