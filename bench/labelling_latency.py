@@ -22,16 +22,6 @@ sys.path.insert(0, str(ROOT))
 
 import tests.env_plugin  # noqa: E402, F401 - test environment defaults (DEBUG off, local cookies)
 
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 BASELINE_LOADS = 10
 SUBMIT_AND_WAIT = """async () => {
   const n = window.unityTimings.length;
@@ -74,7 +64,7 @@ def main() -> None:
 
     from projects.models import Project
     from projects.services import do_add_member
-    from tests.browser_helpers import ingest_synthetic
+    from tests.browser_helpers import CHROMIUM, CHROMIUM_ARGS, ingest_synthetic
     from tests.support import make_project, make_user
 
     setup_test_environment()
@@ -109,7 +99,7 @@ def main() -> None:
         base = f"http://localhost:{server.port}"
 
         with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             context = browser.new_context(viewport={"width": 1280, "height": 900})
             context.add_cookies([{"name": "sessionid", "value": session, "url": base}])
             page = context.new_page()

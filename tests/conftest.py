@@ -13,6 +13,7 @@ from tests.browser_helpers import (  # noqa: F401 - fixtures for the browser tes
     demo_expert_fixture,
     webkit_fixture,
 )
+from tests.ingest_helpers import roots_fixture  # noqa: F401 - the "roots" fixture of ingest tests
 from tests.support import (  # noqa: F401 - re-exported: tests import these from here
     REQUIRE_SERVICES,
     is_postgres,

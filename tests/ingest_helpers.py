@@ -11,6 +11,7 @@ from pathlib import Path
 import av
 import cv2
 import numpy as np
+import pytest
 from django.core.files.storage import default_storage
 from django.test import TestCase
 
@@ -35,6 +36,13 @@ def isolate_roots(settings, tmp_path: Path, monkeypatch) -> Roots:
     settings.MEDIA_ROOT = roots.media
     settings.UNITY_PRIVATE_ROOT = roots.private
     return roots
+
+
+@pytest.fixture(name="roots")
+def roots_fixture(settings, tmp_path: Path, monkeypatch) -> Roots:
+    """Fresh media and private folders, tasks in-process: ingest tests ask for it by name or with
+    ``pytest.mark.usefixtures("roots")``."""
+    return isolate_roots(settings, tmp_path, monkeypatch)
 
 
 def ingest(project: Project, paths: list[Path], **kwargs: object) -> list[IngestJob]:

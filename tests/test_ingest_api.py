@@ -12,15 +12,10 @@ from django.urls import reverse
 from media_ingest import conf
 from media_ingest.models import IngestJob
 from media_ingest.synthetic import write_synthetic_echo
-from tests.ingest_helpers import all_files, isolate_roots
+from tests.ingest_helpers import all_files
 from tests.test_ingest_phi_never_stored import PHI, phi_strings
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def roots(settings, tmp_path, monkeypatch):
-    return isolate_roots(settings, tmp_path, monkeypatch)
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("roots")]
 
 
 def upload(path, name=None) -> SimpleUploadedFile:

@@ -11,16 +11,11 @@ from pydicom.uid import UID
 from media_ingest import conf
 from media_ingest.models import IngestJob
 from media_ingest.synthetic import write_synthetic_echo
-from tests.ingest_helpers import ingest, isolate_roots
+from tests.ingest_helpers import ingest
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("roots")]
 
 MPEG4 = UID("1.2.840.10008.1.2.4.102")
-
-
-@pytest.fixture(autouse=True)
-def roots(settings, tmp_path, monkeypatch):
-    return isolate_roots(settings, tmp_path, monkeypatch)
 
 
 @pytest.fixture

@@ -9,14 +9,8 @@ from django.core.management.base import CommandError
 
 from media_ingest.models import IngestJob
 from media_ingest.synthetic import write_synthetic_echo
-from tests.ingest_helpers import isolate_roots
 
-pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture(autouse=True)
-def roots(settings, tmp_path, monkeypatch):
-    return isolate_roots(settings, tmp_path, monkeypatch)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("roots")]
 
 
 def test_ingest_command_reports_ready_duplicate_and_failed_files_and_exits_non_zero(project, tmp_path):

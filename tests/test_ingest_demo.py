@@ -5,14 +5,8 @@ import pytest
 from media_ingest.demo import do_ingest_demo_echoes
 from media_ingest.models import Clip, IngestJob, ProjectItem
 from projects.demo import DEMO_PROJECTS, do_create_demo_accounts_and_projects
-from tests.ingest_helpers import isolate_roots
 
-pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture(autouse=True)
-def roots(settings, tmp_path, monkeypatch):
-    return isolate_roots(settings, tmp_path, monkeypatch)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("roots")]
 
 
 def test_demo_ingest_fills_every_demo_project_and_running_it_again_adds_nothing():

@@ -8,14 +8,9 @@ from media_ingest.models import Clip, IngestJob, ProjectItem
 from media_ingest.services import do_create_ingest_jobs, do_process_ingest_job
 from media_ingest.synthetic import write_synthetic_echo
 from tests.conftest import make_project
-from tests.ingest_helpers import all_files, ingest, isolate_roots
+from tests.ingest_helpers import all_files, ingest
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def roots(settings, tmp_path, monkeypatch):
-    return isolate_roots(settings, tmp_path, monkeypatch)
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("roots")]
 
 
 @pytest.fixture

@@ -6,14 +6,9 @@ from media_ingest.models import IngestJob
 from media_ingest.processing import original_path
 from media_ingest.synthetic import write_synthetic_echo
 from projects.models import Project
-from tests.ingest_helpers import all_files, ingest, isolate_roots
+from tests.ingest_helpers import all_files, ingest
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def roots(settings, tmp_path, monkeypatch):
-    return isolate_roots(settings, tmp_path, monkeypatch)
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("roots")]
 
 
 @pytest.fixture

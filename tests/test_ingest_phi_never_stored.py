@@ -15,13 +15,12 @@ from tests.ingest_helpers import (
     all_files,
     chunk_frames_rgb,
     ingest,
-    isolate_roots,
     manifest,
     read_media,
     video_frames_rgb,
 )
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("roots")]
 
 # Attributes of DICOM PS3.15 Annex E (Basic Application Level Confidentiality Profile).
 PHI = {
@@ -53,11 +52,6 @@ def phi_strings(path) -> list[str]:
     values += [part for v in values if "^" in v for part in v.split("^")]
     values.append(str(pydicom.dcmread(path, stop_before_pixels=True).SOPInstanceUID))
     return sorted(set(values))
-
-
-@pytest.fixture(autouse=True)
-def roots(settings, tmp_path, monkeypatch):
-    return isolate_roots(settings, tmp_path, monkeypatch)
 
 
 def test_no_phi_string_survives_ingest_anywhere_and_the_banner_is_blank(  # noqa: PLR0917 - fixtures

@@ -4,9 +4,9 @@ import pytest
 from pydicom import examples
 
 from media_ingest.models import Clip, IngestJob, ProjectItem
-from tests.ingest_helpers import ingest, isolate_roots, manifest, read_media, video_facts
+from tests.ingest_helpers import ingest, manifest, read_media, video_facts
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("roots")]
 
 # name: (frames, frame rate, its source, pixel spacing x in mm or None)
 EXAMPLES = {
@@ -15,11 +15,6 @@ EXAMPLES = {
     "palette_color": (1, 30.0, "default", 0.2622878766196998),
     "rgb_color": (1, 30.0, "default", None),
 }
-
-
-@pytest.fixture(autouse=True)
-def roots(settings, tmp_path, monkeypatch):
-    return isolate_roots(settings, tmp_path, monkeypatch)
 
 
 @pytest.mark.parametrize("name", sorted(EXAMPLES))

@@ -5,14 +5,9 @@ from django.urls import reverse
 
 from media_ingest.models import Clip
 from media_ingest.synthetic import write_synthetic_echo
-from tests.ingest_helpers import ingest, isolate_roots, read_media
+from tests.ingest_helpers import ingest, read_media
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def roots(settings, tmp_path, monkeypatch):
-    return isolate_roots(settings, tmp_path, monkeypatch)
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("roots")]
 
 
 @pytest.fixture

@@ -10,14 +10,9 @@ from media_ingest.dicom import open_dicom
 from media_ingest.models import Clip, IngestJob
 from media_ingest.pipeline import keep_mask
 from media_ingest.synthetic import write_synthetic_echo
-from tests.ingest_helpers import chunk_frames_rgb, ingest, isolate_roots
+from tests.ingest_helpers import chunk_frames_rgb, ingest
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def roots(settings, tmp_path, monkeypatch):
-    return isolate_roots(settings, tmp_path, monkeypatch)
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("roots")]
 
 
 def single_frame_with_text_touching_the_sector(path):

@@ -6,14 +6,9 @@ import pytest
 from media_ingest.conf import CHUNK_SIZE
 from media_ingest.models import Clip, IngestJob
 from media_ingest.synthetic import read_frame_marker, write_synthetic_echo
-from tests.ingest_helpers import chunk_frames_rgb, ingest, isolate_roots, manifest, read_media, video_facts
+from tests.ingest_helpers import chunk_frames_rgb, ingest, manifest, read_media, video_facts
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def roots(settings, tmp_path, monkeypatch):
-    return isolate_roots(settings, tmp_path, monkeypatch)
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("roots")]
 
 
 @pytest.mark.parametrize("transfer_syntax", ["explicit_little", "jpeg_baseline", "rle"])

@@ -9,14 +9,9 @@ from media_ingest import conf
 from media_ingest.models import IngestJob
 from media_ingest.synthetic import write_synthetic_echo
 from media_ingest.tasks import retry_countdown
-from tests.ingest_helpers import ingest, isolate_roots
+from tests.ingest_helpers import ingest
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def roots(settings, tmp_path, monkeypatch):
-    return isolate_roots(settings, tmp_path, monkeypatch)
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("roots")]
 
 
 def test_storage_failing_once_is_retried_and_the_job_becomes_ready(project, tmp_path):

@@ -9,13 +9,12 @@ from media_ingest.models import IngestJob
 from media_ingest.services import do_create_ingest_jobs
 from media_ingest.synthetic import write_synthetic_echo
 from media_ingest.tasks import requeue_stale_ingest_jobs
-from tests.ingest_helpers import isolate_roots
 
 pytestmark = pytest.mark.django_db
 
 
-def test_a_job_whose_queueing_was_lost_is_processed_by_the_periodic_job(project, tmp_path, settings, monkeypatch):
-    isolate_roots(settings, tmp_path, monkeypatch)  # fresh media folders; tasks run in-process
+@pytest.mark.usefixtures("roots")  # fresh media folders; tasks run in-process
+def test_a_job_whose_queueing_was_lost_is_processed_by_the_periodic_job(project, tmp_path):
     source = tmp_path / "loop.dcm"
     write_synthetic_echo(source, frames=4, rows=96, columns=128, seed=31)
     [job] = do_create_ingest_jobs(project, paths=[source], queue=False)  # as if the broker dropped it
