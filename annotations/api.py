@@ -9,7 +9,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from annotations.errors import NotFound, ServiceError
+from annotations.errors import ServiceError
 from annotations.models import Task
 from annotations.serializers import (
     JudgementInSerializer,
@@ -80,8 +80,6 @@ class SkipView(APIView):
             return invalid_response(data.errors)
         try:
             task = do_skip_task(task_id, expert=request.user, reason=data.validated_data["reason"])
-        except NotFound as error:
-            return error_response(error)
         except ServiceError as error:
             return error_response(error)
         return Response({"task": str(task.pk), "status": task.status})

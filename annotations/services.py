@@ -27,6 +27,7 @@ from annotations.errors import (
     TaskExpired,
 )
 from annotations.issuing import issuer_for
+from annotations.keys import item_set_key
 from annotations.models import Judgement, Task, TaskItem
 from annotations.selectors import issued_items, least_covered_items, open_tasks
 from annotations.signals import judgement_recorded
@@ -45,14 +46,10 @@ CLIENT_INFO_KEYS = ("user_agent", "viewport", "pointer", "platform", "app_versio
 
 def check_can_work(project: Project, expert: AbstractBaseUser) -> None:
     """Members (and staff) may work on an open project; others get 404 (it is not theirs)."""
-    if not expert.is_authenticated or not (expert.is_staff or project.memberships.filter(user=expert).exists()):
+    if not expert.is_authenticated or not (expert.is_staff or is_member(expert, project)):
         raise NotFound("No such project.")
     if project.status != Project.Status.OPEN:
         raise ProjectNotOpen(f"This project is {project.get_status_display().lower()}: it takes no more answers.")
-
-
-def item_set_key(items: list[ProjectItem]) -> str:
-    return "-".join(str(pk) for pk in sorted(item.pk for item in items))
 
 
 def do_issue_task(
@@ -65,7 +62,7 @@ def do_issue_task(
     task = Task.objects.create(
         project=project,
         expert=expert,
-        item_set_key=item_set_key(items),
+        item_set_key=item_set_key(item.pk for item in items),
         expires_at=now + timedelta(minutes=project.task_timeout_minutes),
     )
     order = rng.permutation(len(items)) if len(items) > 1 else [0]
@@ -93,6 +90,7 @@ def do_issue_next_task(
         current = list(open_tasks(project, expert).select_for_update())
         for task in current:
             if str(task.pk) not in exclude:
+                task.project = project  # the payload reads it; no second query, no row lock
                 return task
         if len(current) >= MAX_OPEN_TASKS:
             return None

@@ -50,23 +50,16 @@ def build_project(rng: np.random.Generator):
 
     from media_ingest.models import Clip, ProjectItem
     from projects.models import Project
-    from projects.schemas import default_schema
-    from projects.services import do_add_member, do_create_project
+    from projects.services import do_add_member
     from ranking.models import ItemRating
+    from tests.support import make_project
 
     project = Project.objects.filter(slug=SLUG).first()
     if project is None:
         print(f"building a {N_ITEMS:,}-item project (once)...", flush=True)
         with transaction.atomic():
-            project = do_create_project(
-                slug=SLUG,
-                title="Bench: 100k items",
-                kind="ranking",
-                status=Project.Status.OPEN,
-                question="Order by foreshortening",
-                label_schema=default_schema("ranking"),
-                axis_start_label="Most accurate view",
-                axis_end_label="Most foreshortened",
+            project = make_project(
+                Project.Kind.RANKING, slug=SLUG, title="Bench: 100k items", question="Order by foreshortening"
             )
             clips = Clip.objects.bulk_create(
                 [Clip(code=f"{SLUG}-{i:064d}"[-64:], status=Clip.Status.READY) for i in range(N_ITEMS)],

@@ -12,6 +12,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
+from media_ingest import layout
 from media_ingest.models import Clip, IngestJob
 from media_ingest.processing import private_root
 from media_ingest.services import do_create_ingest_jobs, do_retry_ingest_jobs
@@ -132,8 +133,8 @@ class ClipAdmin(admin.ModelAdmin):
     def poster(self, clip: Clip) -> str:
         if clip.status != Clip.Status.READY:
             return "-"
-        poster = reverse("clip_file", args=[clip.code, "poster.jpg"])
-        video = reverse("clip_file", args=[clip.code, "video.mp4"])
+        poster = reverse("clip_file", args=[clip.code, layout.POSTER])
+        video = reverse("clip_file", args=[clip.code, layout.VIDEO])
         return format_html(
             '<video src="{}" poster="{}" controls loop muted style="max-width:480px"></video>', video, poster
         )

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import Count
 from django.utils import timezone
 
 from media_ingest.models import Clip, IngestJob
@@ -26,11 +25,6 @@ def clip_visible_to(user: AbstractBaseUser | AnonymousUser, code: str) -> Clip |
             project_items__project__status__in=VISIBLE_TO_EXPERTS,
         )
     return clips.distinct().first()
-
-
-def job_status_counts(batch: str) -> dict[str, int]:
-    rows = IngestJob.objects.filter(batch=batch).values("status").annotate(n=Count("id"))
-    return {row["status"]: row["n"] for row in rows}
 
 
 def ingest_jobs_page(project: Project, *, batch: str, status: str, before: int | None, limit: int) -> list[IngestJob]:

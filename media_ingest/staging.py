@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-import shutil
 import tempfile
 import uuid
 import zipfile
@@ -172,7 +171,3 @@ def uploads_as_paths(uploads: Iterable[Upload], *, folder: Path) -> Iterator[lis
                     out.write(chunk)
             paths.append(target)
         yield paths
-
-
-def remove_tree(path: Path) -> None:
-    shutil.rmtree(path, ignore_errors=True)

@@ -20,8 +20,8 @@ def on_judgement_recorded(sender: type[Judgement], judgement: Judgement, **kwarg
     Reads at most N+1 rows through the (project, id) index. Duplicate queueing is harmless: the
     task folds under the project lock from the stored watermark.
     """
-    project = Project.objects.filter(pk=judgement.project_id, kind=Project.Kind.RANKING).first()
-    if project is None:
+    project = judgement.project  # loaded by do_submit_judgement: no query for other kinds
+    if project.kind != Project.Kind.RANKING:
         return
     last = RatingState.objects.filter(project=project).values_list("last_judgement_id", flat=True).first() or 0
     pending = pending_judgements(project.pk, last, project.rating_period_judgements + 1)

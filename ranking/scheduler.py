@@ -27,6 +27,8 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from annotations.keys import item_set_key
+
 __all__ = ["Pool", "SchedulerParams", "choose_batch", "item_set_key", "random_batch"]
 
 FloatArray = NDArray[np.float64]
@@ -60,11 +62,6 @@ class SchedulerParams:
     max_view_gap: int = 1
     #: Attempts with a new seed when the chosen set was already given to this expert.
     attempts: int = 8
-
-
-def item_set_key(items: IntArray | list[int]) -> str:
-    """Sorted item ids joined by "-" (the same key annotations stores on Task)."""
-    return "-".join(str(int(i)) for i in sorted(int(i) for i in items))
 
 
 def _pair_gain(loc_a: FloatArray, var_a: FloatArray, loc_b: FloatArray, var_b: FloatArray) -> FloatArray:

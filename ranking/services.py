@@ -12,6 +12,7 @@ import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import numpy as np
 from django.db import connection, transaction
@@ -316,7 +317,8 @@ def _fold(project: Project, *, from_scratch: bool) -> int:
         state.judgements += done
         rest = _Log(pending.ids[done:], pending.experts[done:], pending.answers[done:], pending.created[done:])
         state.period_started_at = _started(rest)
-        whole = _read_log(project, after_id=0, up_to_id=state.last_judgement_id)
+        # A recompute has just read the whole log (``folded``); an incremental fold reads it here.
+        whole = folded if from_scratch else _read_log(project, after_id=0, up_to_id=state.last_judgement_id)
         consensus, reliability = _consensus(project, items, whole, seed=state.last_judgement_id)
         _write(
             project,
@@ -330,10 +332,11 @@ def _fold(project: Project, *, from_scratch: bool) -> int:
         return periods
 
 
-def _started(log: _Log) -> object:
+def _started(log: _Log) -> datetime | None:
+    """When the log's first judgement was created (from the timestamp already read)."""
     if not log.ids:
         return None
-    return Judgement.objects.only("created_at").get(pk=log.ids[0]).created_at
+    return datetime.fromtimestamp(log.created[0], tz=UTC)
 
 
 def do_close_rating_periods(project_id: int) -> int:

@@ -120,3 +120,17 @@ def test_an_expert_removed_from_the_project_cannot_answer(task, expert_a, projec
     with pytest.raises(NotFound):
         do_submit_judgement(task.pk, expert=expert_a, answer={"class": "a4c"})
     assert not Judgement.objects.exists()
+
+
+def test_item_counts_are_rebuilt_from_the_judgement_log(task, expert_a, project):
+    from django.core.management import call_command
+
+    from media_ingest.models import ProjectItem
+
+    do_submit_judgement(task.pk, expert=expert_a, answer={"class": "a4c"})
+    answered = task.task_items.get().item_id
+    ProjectItem.objects.filter(project=project).update(judgement_count=7)  # drifted, somehow
+    call_command("recompute_judgement_counts", project.slug)
+    counts = dict(ProjectItem.objects.filter(project=project).values_list("id", "judgement_count"))
+    assert counts.pop(answered) == 1
+    assert set(counts.values()) == {0}
