@@ -47,3 +47,10 @@ class TaskExpired(ServiceError):
 class TaskClosed(ServiceError):
     status_code = 409
     code = "task_closed"
+
+
+class Busy(ServiceError):
+    """A lock was not granted in time: the request may simply be repeated."""
+
+    status_code = 503
+    code = "busy"

@@ -1,7 +1,8 @@
 """Issuing tasks and recording judgements. ``check_*`` validates and authorises; ``do_*`` writes.
 
-Locking: ``do_submit_judgement`` holds one row lock (the task) for its short transaction; see
-docs/locking.md.
+Locking (docs/locking.md): ``do_issue_next_task`` holds the expert's issuing lock (a PostgreSQL
+advisory lock per expert and project) for its short transaction; ``do_submit_judgement``,
+``do_skip_task`` and ``do_renew_task`` hold one row lock (the task).
 """
 
 from __future__ import annotations
@@ -12,13 +13,14 @@ from typing import Any
 
 import numpy as np
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import transaction
+from django.db import OperationalError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
 from annotations.answers import AnswerError, validate_answer
 from annotations.errors import (
     AlreadyAnswered,
+    Busy,
     ConsensusReached,
     InvalidAnswer,
     NotFound,
@@ -42,6 +44,8 @@ MAX_OPEN_TASKS = 3
 MAX_TIME_ON_TASK_MS = 6 * 3600 * 1000
 MAX_FEEDBACK_CHARS = 4000
 CLIENT_INFO_KEYS = ("user_agent", "viewport", "pointer", "platform", "app_version")
+# Issuing holds the lock for milliseconds; a wait this long means something is stuck.
+ISSUING_LOCK_TIMEOUT = "10s"
 
 
 def check_can_work(project: Project, expert: AbstractBaseUser) -> None:
@@ -87,6 +91,7 @@ def do_issue_next_task(
     do_expire_overdue_tasks(project=project, expert=expert)
     exclude = {str(task_id) for task_id in exclude_task_ids or []}
     with transaction.atomic():
+        _lock_issuing(project, expert)
         current = list(open_tasks(project, expert).select_for_update())
         for task in current:
             if str(task.pk) not in exclude:
@@ -99,6 +104,28 @@ def do_issue_next_task(
         if not items:
             return None
         return do_issue_task(project, expert=expert, items=items, rng=rng)
+
+
+def _lock_issuing(project: Project, expert: AbstractBaseUser) -> None:
+    """Call inside atomic(), first: serialise issuing for this expert in this project until
+    commit, so parallel "next" requests each see the tasks the others issued (the open-task
+    limit holds, no item set goes twice to one expert). Raises ``Busy`` after a long wait.
+
+    PostgreSQL: ``pg_advisory_xact_lock`` on one 64-bit key, project id in the high half and
+    user id in the low half (ids past 2**31 fold onto others: more waiting, never less
+    safety). The one-key space does not overlap the two-key locks ranking takes. SQLite:
+    nothing to do, IMMEDIATE transactions already serialise every writer.
+    """
+    if connection.vendor != "postgresql":
+        return
+    key = ((project.pk & 0x7FFFFFFF) << 32) | (expert.pk & 0xFFFFFFFF)
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(f"SET LOCAL lock_timeout = '{ISSUING_LOCK_TIMEOUT}'")
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [key])
+    except OperationalError:
+        logger.warning("issuing lock for project %s, expert %s not granted in time", project.pk, expert.pk)
+        raise Busy("Too many requests at once: please try again in a moment.") from None
 
 
 def _client_info(raw: object) -> dict[str, Any]:

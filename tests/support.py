@@ -8,9 +8,11 @@ import socket
 from urllib.parse import urlsplit
 
 import pytest
+import requests
 from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.test import Client
 
 from projects.models import Project
 from projects.schemas import default_schema
@@ -64,3 +66,15 @@ def make_project(kind: str = Project.Kind.CLASSIFICATION, *, slug: str | None = 
         fields.update(axis_start_label="Most accurate view", axis_end_label="Most foreshortened")
     fields.update(extra)
     return do_create_project(**fields)
+
+
+def session_for(user, base_url: str, project: Project) -> requests.Session:
+    """A signed-in HTTP session of ``user`` against a live server, with its CSRF token set."""
+    client = Client()
+    client.force_login(user)
+    session = requests.Session()
+    session.cookies.set(settings.SESSION_COOKIE_NAME, client.cookies[settings.SESSION_COOKIE_NAME].value)
+    page = session.get(f"{base_url}{project.get_absolute_url()}", timeout=10)
+    assert page.status_code == 200
+    session.headers["X-CSRFToken"] = session.cookies["csrftoken"]
+    return session

@@ -4,28 +4,15 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
-import requests
-from django.conf import settings
-from django.test import Client
 
 from annotations.models import Judgement
 from annotations.services import do_issue_next_task
 from media_ingest.models import ProjectItem
 from tests.conftest import is_postgres, need
 from tests.factories import project_items
+from tests.support import session_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def session_for(user, base_url: str, project) -> requests.Session:
-    client = Client()
-    client.force_login(user)
-    session = requests.Session()
-    session.cookies.set(settings.SESSION_COOKIE_NAME, client.cookies[settings.SESSION_COOKIE_NAME].value)
-    page = session.get(f"{base_url}{project.get_absolute_url()}", timeout=10)
-    assert page.status_code == 200
-    session.headers["X-CSRFToken"] = session.cookies["csrftoken"]
-    return session
 
 
 def test_parallel_identical_submissions_record_one_judgement(live_server, project, expert_a):
