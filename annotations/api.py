@@ -4,13 +4,12 @@ shape output; every refusal is a 4xx with ``{"code", "detail"}``."""
 from __future__ import annotations
 
 import numpy as np
-from django.http import Http404
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from annotations.errors import ServiceError
-from annotations.models import Task
+from annotations.errors import NotFound, ServiceError
+from annotations.selectors import held_task
 from annotations.serializers import (
     JudgementInSerializer,
     NextTaskInSerializer,
@@ -54,10 +53,9 @@ class NextTaskView(APIView):
 
 class TaskView(APIView):
     def get(self, request: Request, task_id: str) -> Response:
-        try:
-            task = Task.objects.select_related("project").get(pk=task_id, expert=request.user)
-        except (Task.DoesNotExist, ValueError):
-            raise Http404 from None
+        task = held_task(task_id, request.user)
+        if task is None:
+            return error_response(NotFound("No such task."))
         return Response({"task": task_payload(task)})
 
 

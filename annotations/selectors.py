@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
 from django.db.models import Count, Exists, F, IntegerField, OuterRef, Q, QuerySet, Sum
 from django.db.models.functions import Least, TruncMonth
 from django.utils import timezone
@@ -14,6 +15,7 @@ from annotations.answers import IssuedItem
 from annotations.models import Judgement, Task, TaskItem
 from media_ingest.models import Clip, ProjectItem
 from projects.models import Project
+from projects.selectors import is_member
 
 # How many of the least-covered items are considered per request: bounded work at any size.
 CANDIDATE_WINDOW = 200
@@ -23,6 +25,22 @@ def open_tasks(project: Project, expert: AbstractBaseUser) -> QuerySet[Task]:
     return Task.objects.filter(
         project=project, expert=expert, status=Task.Status.ISSUED, expires_at__gt=timezone.now()
     ).order_by("issued_at")
+
+
+def held_task(task_id: object, expert: AbstractBaseUser, *, for_update: bool = False) -> Task | None:
+    """The task if ``expert`` holds it: issued to them, in a project they are still a member of
+    (or they are staff). Else None, so a task of someone else, or of a project the expert was
+    removed from, is not revealed. ``for_update`` (inside atomic()) locks the task row only."""
+    tasks = Task.objects.select_related("project")
+    if for_update:
+        tasks = tasks.select_for_update(of=("self",))
+    try:
+        task = tasks.get(pk=task_id, expert=expert)
+    except (Task.DoesNotExist, ValueError, TypeError, ValidationError):
+        return None
+    if not (expert.is_staff or is_member(expert, task.project)):
+        return None
+    return task
 
 
 def items_seen_by(expert: AbstractBaseUser, *, include_answered: bool) -> QuerySet[TaskItem]:

@@ -31,7 +31,7 @@ from annotations.errors import (
 from annotations.issuing import issuer_for
 from annotations.keys import item_set_key
 from annotations.models import Judgement, Task, TaskItem
-from annotations.selectors import issued_items, least_covered_items, open_tasks
+from annotations.selectors import held_task, issued_items, least_covered_items, open_tasks
 from annotations.signals import judgement_recorded
 from media_ingest.models import ProjectItem
 from projects.models import Project
@@ -128,6 +128,15 @@ def _lock_issuing(project: Project, expert: AbstractBaseUser) -> None:
         raise Busy("Too many requests at once: please try again in a moment.") from None
 
 
+def _locked_task(task_id: object, expert: AbstractBaseUser) -> Task:
+    """Call inside atomic(): the task, its row locked, if the expert holds it (``held_task``);
+    else ``NotFound``, also for an expert removed from the project since it was issued."""
+    task = held_task(task_id, expert, for_update=True)
+    if task is None:
+        raise NotFound("No such task.")
+    return task
+
+
 def _client_info(raw: object) -> dict[str, Any]:
     if not isinstance(raw, dict):
         return {}
@@ -149,16 +158,8 @@ def do_submit_judgement(
     Nothing is written when any check fails.
     """
     with transaction.atomic():
-        try:
-            task = Task.objects.select_for_update().select_related("project").get(pk=task_id)
-        except (Task.DoesNotExist, ValueError, TypeError):
-            raise NotFound("No such task.") from None
-        if task.expert_id != expert.pk:
-            raise NotFound("No such task.")
+        task = _locked_task(task_id, expert)
         project = task.project
-        if not (expert.is_staff or is_member(expert, project)):
-            # Removed from the project since the task was issued.
-            raise NotFound("No such task.")
         try:
             normalised = validate_answer(project.kind, answer, issued_items(task), project.label_schema)
         except AnswerError as exc:
@@ -205,10 +206,7 @@ def do_skip_task(task_id: object, *, expert: AbstractBaseUser, reason: str) -> T
     if not reason:
         raise InvalidAnswer("Say why you skip (for example: poor image quality, wrong view).")
     with transaction.atomic():
-        try:
-            task = Task.objects.select_for_update().get(pk=task_id, expert=expert)
-        except (Task.DoesNotExist, ValueError, TypeError):
-            raise NotFound("No such task.") from None
+        task = _locked_task(task_id, expert)
         if task.status == Task.Status.SKIPPED:
             return task
         if task.status != Task.Status.ISSUED:
@@ -227,10 +225,7 @@ def do_renew_task(task_id: object, *, expert: AbstractBaseUser) -> Task:
     tracing never expires under the expert's hands; a prefetched task's clock starts when it is
     shown. An expired task stays expired (its items may already be with someone else)."""
     with transaction.atomic():
-        try:
-            task = Task.objects.select_for_update().select_related("project").get(pk=task_id, expert=expert)
-        except (Task.DoesNotExist, ValueError, TypeError):
-            raise NotFound("No such task.") from None
+        task = _locked_task(task_id, expert)
         if task.status != Task.Status.ISSUED:
             raise TaskClosed(f"This task is already {task.get_status_display().lower()}.")
         now = timezone.now()
