@@ -137,6 +137,11 @@ def _locked_task(task_id: object, expert: AbstractBaseUser) -> Task:
     return task
 
 
+def _held_ms(task: Task) -> int:
+    """How long the expert has held the task: from its issue to now."""
+    return max(0, int((timezone.now() - task.issued_at).total_seconds() * 1000))
+
+
 def _client_info(raw: object) -> dict[str, Any]:
     if not isinstance(raw, dict):
         return {}
@@ -156,6 +161,10 @@ def do_submit_judgement(
     """Record the expert's answer to the task. Idempotent: replaying the same answer returns the
     recorded judgement with ``created=False``; a different answer to an answered task is refused.
     Nothing is written when any check fails.
+
+    ``time_on_task_ms`` is the client's claim; what is stored is measured against the task: at
+    most the time since it was issued (renewals extend the deadline, not this) and at most
+    ``MAX_TIME_ON_TASK_MS``.
     """
     with transaction.atomic():
         task = _locked_task(task_id, expert)
@@ -188,7 +197,7 @@ def do_submit_judgement(
             answer=normalised,
             not_sure=bool(not_sure),
             feedback=(feedback or "")[:MAX_FEEDBACK_CHARS],
-            time_on_task_ms=min(time_on_task_ms, MAX_TIME_ON_TASK_MS),
+            time_on_task_ms=min(time_on_task_ms, _held_ms(task), MAX_TIME_ON_TASK_MS),
             client_info=_client_info(client_info),
         )
         task.status = Task.Status.ANSWERED

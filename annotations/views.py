@@ -21,6 +21,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from annotations.selectors import contribution_rows, project_progress
+from annotations.services import MAX_TIME_ON_TASK_MS
 from projects.selectors import get_project_for, projects_visible_to
 
 # Static assets the service worker precaches so the app opens quickly and offline-tolerant.
@@ -39,6 +40,13 @@ APP_ASSETS = (
     "unity/icons/icon-512.png",
 )
 
+TIME_ON_TASK_NOTE = (
+    "Time on task is measured, not estimated: the time the labelling screen showed each task while "
+    "its tab was visible, as your browser counted it, but never more than the time from the task "
+    f"being issued to your answer reaching the server, and at most {MAX_TIME_ON_TASK_MS // 3_600_000} "
+    "hours per answer."
+)
+
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
@@ -53,6 +61,7 @@ def home(request: HttpRequest) -> HttpResponse:
             "contributions": contributions,
             "total_judgements": sum(int(r["judgements"]) for r in contributions),
             "total_minutes": round(sum(float(r["minutes"]) for r in contributions), 1),
+            "time_on_task_note": TIME_ON_TASK_NOTE,
         },
     )
 
@@ -65,7 +74,19 @@ def contributions_csv(request: HttpRequest) -> HttpResponse:
     response["Content-Disposition"] = f'attachment; filename="unity-contributions-{user.pk}-{today:%Y%m%d}.csv"'
     response["Cache-Control"] = "private, no-store"
     writer = csv.writer(response)
-    writer.writerow(["expert", "email", "month", "project", "project_title", "judgements", "not_sure", "minutes"])
+    writer.writerow(
+        [
+            "expert",
+            "email",
+            "month",
+            "project",
+            "project_title",
+            "judgements",
+            "not_sure",
+            "minutes",
+            "minutes_measured",
+        ]
+    )
     name = user.get_full_name() or user.get_username()
     for row in contribution_rows(user):
         month = row["month"]
@@ -79,6 +100,7 @@ def contributions_csv(request: HttpRequest) -> HttpResponse:
                 row["judgements"],
                 row["not_sure"],
                 row["minutes"],
+                TIME_ON_TASK_NOTE,
             ]
         )
     return response

@@ -31,6 +31,7 @@ def task(project, expert_a):
 
 
 def test_a_replayed_submission_returns_the_recorded_judgement(task, expert_a):
+    Task.objects.filter(pk=task.pk).update(issued_at=timezone.now() - timedelta(minutes=1))  # held long enough
     first, created = do_submit_judgement(task.pk, expert=expert_a, answer={"class": "a4c"}, time_on_task_ms=4200)
     again, created_again = do_submit_judgement(task.pk, expert=expert_a, answer={"class": "a4c"}, time_on_task_ms=9999)
     assert (created, created_again) == (True, False)

@@ -54,6 +54,7 @@ def test_double_submit_records_once_and_replays(signed_in, project, items):
 
 def test_retry_after_a_dropped_response_replays_instead_of_recording_twice(signed_in, project, items):
     task = next_task(signed_in, project)
+    Task.objects.filter(pk=task["id"]).update(issued_at=timezone.now() - timedelta(minutes=1))  # on screen a while
     # The first attempt reached the server and committed; its answer never reached the browser.
     assert submit(signed_in, task["id"], {"class": "a4c"}).status_code == 201
     # The screen retries the very same payload (kept in memory and in localStorage).

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import timedelta
 
 import numpy as np
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
+from annotations.models import Task
 from annotations.services import do_issue_next_task, do_submit_judgement
 from projects.models import Project
 from tests.browser_helpers import ingest_synthetic
@@ -21,6 +24,8 @@ def answer_tasks(project: Project, expert, count: int, *, time_ms: int = 1000) -
     for _ in range(count):
         task = do_issue_next_task(project, expert=expert, rng=np.random.default_rng(0))
         assert task is not None
+        # Held as long as claimed: the stored time is bounded by the time since issue.
+        Task.objects.filter(pk=task.pk).update(issued_at=timezone.now() - timedelta(milliseconds=time_ms))
         do_submit_judgement(task.pk, expert=expert, answer={"class": "a4c"}, time_on_task_ms=time_ms)
 
 
