@@ -12,6 +12,14 @@ black = 0, most significant bit first, on a mid-grey strip whose box is ``FRAME_
 Square ``i`` covers ``(x + PAD + i * STEP, y + PAD, SQUARE, SQUARE)``; bit ``i`` is 1 when the
 mean luminance of that square is above 128. ``read_frame_marker`` decodes it.
 
+With ``landmarks=[(x, y), ...]`` every frame carries a small magenta square
+(``LANDMARK_SIDE`` px, colour ``LANDMARK_RGB``) centred on each image pixel ``(x, y)``: the square
+covers pixels ``x - r .. x + r`` (``r = LANDMARK_SIDE // 2``), so its centre, in the continuous
+image coordinates the labelling app stores (pixel ``i`` spans ``[i, i + 1)``), is
+``(x + 0.5, y + 0.5)``. Tests find these squares in a screenshot of the page and check that
+clicking on them stores that coordinate: the expected value comes from the pixels, not from the
+app's own layout code. Magenta appears nowhere else on the labelling screen.
+
 No Django here.
 """
 
@@ -54,6 +62,8 @@ TRANSFER_SYNTAXES = {
 }
 VIEWS = ("a4c", "plax")
 BANNER_HEIGHT = 32
+LANDMARK_SIDE = 5
+LANDMARK_RGB = (255, 0, 255)
 
 # Attributes of DICOM PS3.15 Annex E (Basic Application Level Confidentiality Profile), with
 # obviously fake values. Tests pass their own distinctive strings.
@@ -99,6 +109,15 @@ def read_frame_marker(rgb: np.ndarray) -> int:
     for sx, sy, sw, sh in frame_marker_squares():
         value = (value << 1) | int(grey[sy : sy + sh, sx : sx + sw].mean() > 128)
     return value
+
+
+def draw_landmarks(rgb: np.ndarray, landmarks: list[tuple[int, int]]) -> None:
+    r = LANDMARK_SIDE // 2
+    rows, columns = rgb.shape[:2]
+    for x, y in landmarks:
+        if not (r <= x < columns - r and r <= y < rows - r):
+            raise ValueError(f"landmark {(x, y)} must lie {r} px inside the {columns}x{rows} frame")
+        rgb[y - r : y + r + 1, x - r : x + r + 1] = LANDMARK_RGB
 
 
 def _contraction(phase: float) -> float:
@@ -192,6 +211,7 @@ def write_synthetic_echo(
     foreshortening: float | None = None,
     rotation_deg: float | None = None,
     border_visibility: float | None = None,
+    landmarks: list[tuple[int, int]] | None = None,
 ) -> dict[str, object]:
     """Write one synthetic cine loop to ``path``; return its truth (also in ``path.with_suffix(".json")``)."""
     if view not in VIEWS:
@@ -233,6 +253,8 @@ def write_synthetic_echo(
         _banner(frame, height=banner, phi=phi)
         if frame_marker:
             draw_frame_marker(frame, index)
+        if landmarks:
+            draw_landmarks(frame, landmarks)
 
     dataset = _dataset(pixels, phi=phi, frame_rate=frame_rate, banner=banner, seed=seed, with_regions=with_regions)
     _encode(dataset, pixels, transfer_syntax)
@@ -256,6 +278,7 @@ def write_synthetic_echo(
         "region": [0, banner, columns - 1, rows - 1] if with_regions else None,
         "pixel_spacing_mm": _spacing_mm(rows, banner),
         "frame_marker_box": list(FRAME_MARKER_BOX) if frame_marker else None,
+        "landmarks": [[x + 0.5, y + 0.5] for x, y in landmarks or []],
     }
     path.with_suffix(".json").write_text(json.dumps(truth, indent=2))
     return truth

@@ -9,6 +9,7 @@ One browser per engine per module; a fresh context (Chromium) or cleared cookies
 
 from __future__ import annotations
 
+import io
 import os
 import shutil
 import subprocess
@@ -16,9 +17,11 @@ import threading
 import time
 import warnings
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from django.test import override_settings
 
@@ -43,6 +46,27 @@ VIEWPORT = (1280, 900)
 SESSION_TIMEOUT_S = 30
 DEMO_EXPERT = "demo-tester"
 ENGINES = ["chromium", "webkit"]
+
+
+@dataclass(frozen=True)
+class Screen:
+    """A device an expert labels on: CSS viewport, device pixel ratio, touch."""
+
+    name: str
+    width: int
+    height: int
+    scale: float = 1.0
+    touch: bool = False
+
+
+SCREENS = (
+    Screen("laptop-1440x900", 1440, 900),
+    Screen("laptop-1280x800", 1280, 800),
+    Screen("desktop-1920x1080", 1920, 1080),
+    Screen("ipad-portrait", 820, 1180, 2.0, True),
+    Screen("ipad-landscape", 1180, 820, 2.0, True),
+    Screen("phone-390x844", 390, 844, 3.0, True),
+)
 
 
 class BrowserSession:
@@ -77,6 +101,14 @@ class BrowserSession:
         raise NotImplementedError
 
     def screenshot(self, name: str) -> Path:
+        raise NotImplementedError
+
+    def viewport_pixels(self) -> np.ndarray:
+        """What is on screen now, as RGB device pixels (CSS pixels times ``devicePixelRatio``)."""
+        raise NotImplementedError
+
+    def click_at(self, x: float, y: float) -> tuple[float, float]:
+        """A mouse click at a viewport point in CSS pixels; returns the point actually clicked."""
         raise NotImplementedError
 
     def take_cookie(self, name: str) -> dict[str, Any]:
@@ -181,6 +213,15 @@ class ChromiumSession(BrowserSession):
         self.page.screenshot(path=str(path), full_page=True)
         return path
 
+    def viewport_pixels(self) -> np.ndarray:
+        from PIL import Image
+
+        return np.asarray(Image.open(io.BytesIO(self.page.screenshot(full_page=False))).convert("RGB"))
+
+    def click_at(self, x: float, y: float) -> tuple[float, float]:
+        self.page.mouse.click(x, y)
+        return x, y
+
     def take_cookie(self, name: str) -> dict[str, Any]:
         context = self.page.context
         cookie = next(c for c in context.cookies() if c["name"] == name)
@@ -274,6 +315,24 @@ class WebKitSession(BrowserSession):
         self.driver.save_screenshot(str(path))
         return path
 
+    def viewport_pixels(self) -> np.ndarray:
+        from PIL import Image
+
+        return np.asarray(Image.open(io.BytesIO(self.driver.get_screenshot_as_png())).convert("RGB"))
+
+    def click_at(self, x: float, y: float) -> tuple[float, float]:
+        from selenium.webdriver.common.actions.action_builder import ActionBuilder
+        from selenium.webdriver.common.actions.mouse_button import MouseButton
+
+        # WebKitGTK truncates pointer positions to whole CSS pixels: aim at the nearest one.
+        point = round(x), round(y)
+        builder = ActionBuilder(self.driver)
+        builder.pointer_action.move_to_location(*point)
+        builder.pointer_action.pointer_down(MouseButton.LEFT)
+        builder.pointer_action.pointer_up(MouseButton.LEFT)
+        builder.perform()
+        return float(point[0]), float(point[1])
+
     def take_cookie(self, name: str) -> dict[str, Any]:
         cookie = self.driver.get_cookie(name)
         self.driver.delete_cookie(name)
@@ -310,7 +369,7 @@ def chromium_fixture() -> Iterator[Any]:
 def _start_xvfb() -> tuple[subprocess.Popen, str]:
     read_fd, write_fd = os.pipe()
     process = subprocess.Popen(
-        ["Xvfb", "-displayfd", str(write_fd), "-screen", "0", "1400x1000x24", "-nolisten", "tcp"],
+        ["Xvfb", "-displayfd", str(write_fd), "-screen", "0", "2048x1400x24", "-nolisten", "tcp"],
         pass_fds=[write_fd],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -378,28 +437,46 @@ def webkit_fixture() -> Iterator[Any]:
 @pytest.fixture(params=ENGINES, name="browser")
 def browser_fixture(request: pytest.FixtureRequest) -> Iterator[BrowserSession]:
     """A clean browser session in one engine (the test runs once per engine)."""
-    if request.param == "chromium":
+    yield from browser_on_screen(request, request.param, Screen("default", *VIEWPORT))
+
+
+def browser_on_screen(request: pytest.FixtureRequest, engine: str, screen: Screen) -> Iterator[BrowserSession]:
+    """A clean session in ``engine`` sized as ``screen``. Chromium emulates the device (viewport,
+    pixel ratio, touch); WebKitGTK sizes its window so the page's viewport is the screen's (its
+    window cannot be narrower than about 450 CSS px, nor change the pixel ratio)."""
+    if engine == "chromium":
         context = request.getfixturevalue("chromium_browser").new_context(
-            viewport={"width": VIEWPORT[0], "height": VIEWPORT[1]}
+            viewport={"width": screen.width, "height": screen.height},
+            device_scale_factor=screen.scale,
+            is_mobile=screen.touch,
+            has_touch=screen.touch,
         )
         page = context.new_page()
         page.set_default_timeout(20000)
         errors: list[str] = []
         page.on("pageerror", lambda error: errors.append(str(error)))
-        session: BrowserSession = ChromiumSession(page)
-        yield session
+        yield ChromiumSession(page)
         context.close()
         _wait_server_quiet()
         assert not errors, f"JavaScript errors: {errors}"
     else:
         driver = request.getfixturevalue("webkit_driver")
         driver.delete_all_cookies()
+        _size_webkit_window(driver, screen.width, screen.height)
         yield WebKitSession(driver)
         try:
             driver.get("about:blank")
         except Exception:  # noqa: BLE001, S110 - best effort between tests
             pass
+        _size_webkit_window(driver, *VIEWPORT)
         _wait_server_quiet()
+
+
+def _size_webkit_window(driver: Any, width: int, height: int) -> None:
+    driver.set_window_size(width, height)
+    chrome = driver.execute_script("return [outerWidth - innerWidth, outerHeight - innerHeight]")
+    if chrome[0] or chrome[1]:
+        driver.set_window_size(width + chrome[0], height + chrome[1])
 
 
 def _wait_server_quiet(timeout: float = 10.0, quiet_for: float = 0.5) -> None:
@@ -474,6 +551,7 @@ def ingest_synthetic(
     columns: int = 160,
     frames: int = 30,
     frame_marker: bool = False,
+    landmarks: list[tuple[int, int]] | None = None,
     seed: int = 0,
 ) -> list:
     """Write ``count`` synthetic echo loops and ingest them through the real services; return the
@@ -487,7 +565,14 @@ def ingest_synthetic(
     for k in range(count):
         path = folder / f"clip-{project.slug}-{k}.dcm"
         write_synthetic_echo(
-            path, view="a4c", frames=frames, rows=rows, columns=columns, seed=seed + k, frame_marker=frame_marker
+            path,
+            view="a4c",
+            frames=frames,
+            rows=rows,
+            columns=columns,
+            seed=seed + k,
+            frame_marker=frame_marker,
+            landmarks=landmarks,
         )
         paths.append(path)
     # Run the jobs here rather than through a queue: the same service a worker runs.

@@ -1,12 +1,17 @@
 // Keypoints and curves: named points and spline curves (Catmull-Rom through the placed points)
 // on one frame, in the schema's colours. Each label is placed, off (not in the image) or blurred
 // (present, not labellable). Points move by dragging; delete, undo; zoom with buttons, Ctrl+wheel
-// or a pinch. Coordinates are kept and sent in image pixels.
+// or a pinch; pan a zoomed image by dragging it or with the wheel. Coordinates are kept and sent
+// in image pixels, mapped from the screen by geometry.js (the only screen-to-image mapping).
 
+import { clientToImage, containedRect } from "../geometry.js";
 import { CineGroup, CineView, el } from "../player.js";
 
 const SVG = "http://www.w3.org/2000/svg";
 const MAX_ZOOM = 8;
+// A press that moves less than this is a click (place a point); more is a drag (pan when zoomed).
+const CLICK_SLOP_PX = 5;
+const HANDLE_RADIUS_PX = 7;
 
 function svg(tag, attrs = {}) {
   const node = document.createElementNS(SVG, tag);
@@ -51,7 +56,9 @@ export function mount(root, { task, config, onChange, announce }) {
   const overlay = svg("svg", {
     class: "kp-overlay",
     viewBox: `0 0 ${width} ${height}`,
-    preserveAspectRatio: "none",
+    // The same "contain" fit as the canvas (object-fit: contain): circles stay round and the
+    // overlay lies exactly over the image.
+    preserveAspectRatio: "xMidYMid meet",
     tabindex: "0",
     role: "application",
     "aria-label": "Image to label. Arrow keys move the cross, Enter places the chosen label there.",
@@ -62,7 +69,11 @@ export function mount(root, { task, config, onChange, announce }) {
   overlay.append(layer, cross);
   const zoomBox = el("div", { class: "kp-zoom" }, [view.canvas, overlay]);
   const viewport = el("div", { class: "kp-viewport" }, [zoomBox]);
+  // The box takes the image's aspect ratio, so the frame fills it with no bars (see unity.css).
+  viewport.style.setProperty("--img-w", String(width));
+  viewport.style.setProperty("--img-h", String(height));
   const frameNote = el("p", { class: "kp-frame-note", "aria-live": "polite" });
+  const outsideNote = el("p", { class: "kp-outside", role: "status", hidden: "" });
   const backToFrame = el("button", { type: "button", class: "kp-back", text: "Back to the labelled frame" });
   const useFrame = el("button", { type: "button", class: "kp-use-frame", text: "Label this frame instead" });
   const tool = (text, cls, handler, label) => {
@@ -108,7 +119,7 @@ export function mount(root, { task, config, onChange, announce }) {
 
   root.append(
     el("div", { class: "mode-keypoints" }, [
-      el("div", { class: "cine" }, [viewport, group.controls, tools, frameNote, backToFrame, useFrame]),
+      el("div", { class: "cine" }, [viewport, outsideNote, group.controls, tools, frameNote, backToFrame, useFrame]),
       el("div", { class: "kp-side" }, [el("h2", { class: "kp-h", text: "Labels" }), list]),
     ]),
   );
@@ -156,7 +167,17 @@ export function mount(root, { task, config, onChange, announce }) {
     if (label.state === "off" || label.state === "blurred") return true;
     return label.state === "placed" && label.points.length >= def.min;
   }
+  let outsideTimer = 0;
   function place(point) {
+    if (!point) {
+      outsideNote.hidden = false;
+      outsideNote.textContent = "That is outside the image: nothing was placed.";
+      announce(outsideNote.textContent);
+      clearTimeout(outsideTimer);
+      outsideTimer = setTimeout(() => (outsideNote.hidden = true), 4000);
+      return;
+    }
+    outsideNote.hidden = true;
     const def = defs.find((d) => d.key === active);
     remember();
     if (chosenFrame === null || !anyPlaced()) chosenFrame = view.frame;
@@ -174,13 +195,15 @@ export function mount(root, { task, config, onChange, announce }) {
   const anyPlaced = () => Object.values(labels).some((l) => l.points.length);
   const clamp = (v, lo, hi) => Math.max(lo, Math.min(hi, v));
 
+  // Image pixels under a pointer, or null outside the image.
   function toImage(event) {
-    const r = overlay.getBoundingClientRect();
-    return [((event.clientX - r.left) / r.width) * width, ((event.clientY - r.top) / r.height) * height];
+    const p = clientToImage(overlay.getBoundingClientRect(), width, height, event.clientX, event.clientY);
+    return p.inside ? [p.x, p.y] : null;
   }
+  // Handles keep one size on screen whatever the zoom: the radius in image pixels.
   function handleRadius() {
-    const r = overlay.getBoundingClientRect();
-    return (7 * width) / Math.max(r.width, 1);
+    const { scale } = containedRect(overlay.getBoundingClientRect(), width, height);
+    return HANDLE_RADIUS_PX / Math.max(scale, 1e-6);
   }
 
   function render() {
@@ -278,10 +301,12 @@ export function mount(root, { task, config, onChange, announce }) {
       active = moving.key;
     } else {
       moving = null;
-      pending = event;
+      pending = { clientX: event.clientX, clientY: event.clientY, tx: zoom.tx, ty: zoom.ty };
     }
   });
+  // A press on the image: placed on release if it did not move; a drag pans a zoomed image.
   let pending = null;
+  let panning = false;
   overlay.addEventListener("pointermove", (event) => {
     if (!pointers.has(event.pointerId)) return;
     pointers.set(event.pointerId, [event.clientX, event.clientY]);
@@ -299,11 +324,19 @@ export function mount(root, { task, config, onChange, announce }) {
       return;
     }
     if (moving) {
-      const p = toImage(event);
-      labels[moving.key].points[moving.index] = [clamp(p[0], 0, width), clamp(p[1], 0, height)].map(
+      const p = clientToImage(overlay.getBoundingClientRect(), width, height, event.clientX, event.clientY);
+      labels[moving.key].points[moving.index] = [clamp(p.x, 0, width), clamp(p.y, 0, height)].map(
         (v) => Math.round(v * 100) / 100,
       );
       render();
+      return;
+    }
+    if (pending) {
+      const dx = event.clientX - pending.clientX;
+      const dy = event.clientY - pending.clientY;
+      if (!panning && Math.hypot(dx, dy) < CLICK_SLOP_PX) return;
+      panning = true;
+      if (zoom.scale > 1) setZoom(zoom.scale, pending.tx + dx, pending.ty + dy);
     }
   });
   const release = (event) => {
@@ -312,19 +345,25 @@ export function mount(root, { task, config, onChange, announce }) {
     if (moving) {
       moving = null;
       changed("Point moved.");
-    } else if (pending && event.type === "pointerup") {
+    } else if (pending && !panning && event.type === "pointerup") {
       place(toImage(pending));
     }
     pending = null;
+    panning = false;
   };
   overlay.addEventListener("pointerup", release);
   overlay.addEventListener("pointercancel", release);
   viewport.addEventListener(
     "wheel",
     (event) => {
-      if (!event.ctrlKey) return;
-      event.preventDefault();
-      zoomBy(event.deltaY < 0 ? 1.25 : 0.8, [event.clientX, event.clientY]);
+      if (event.ctrlKey) {
+        event.preventDefault();
+        zoomBy(event.deltaY < 0 ? 1.25 : 0.8, [event.clientX, event.clientY]);
+      } else if (zoom.scale > 1) {
+        // Zoomed: the wheel (or a trackpad's two fingers) pans the image, not the page.
+        event.preventDefault();
+        setZoom(zoom.scale, zoom.tx - event.deltaX, zoom.ty - event.deltaY);
+      }
     },
     { passive: false },
   );
@@ -346,6 +385,12 @@ export function mount(root, { task, config, onChange, announce }) {
     const oy = (point[1] - box.top - zoom.ty) / zoom.scale;
     setZoom(scale, point[0] - box.left - ox * scale, point[1] - box.top - oy * scale);
   }
+
+  // A resize (window, rotation, side panel) changes pixels per image pixel: redraw the handles.
+  const resizeObserver = new ResizeObserver(() => {
+    setZoom(zoom.scale, zoom.tx, zoom.ty);
+  });
+  resizeObserver.observe(viewport);
 
   render();
   return {
@@ -426,6 +471,8 @@ export function mount(root, { task, config, onChange, announce }) {
       overlay.focus({ preventScroll: true });
     },
     destroy() {
+      resizeObserver.disconnect();
+      clearTimeout(outsideTimer);
       group.destroy();
     },
   };
