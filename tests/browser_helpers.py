@@ -103,6 +103,10 @@ class BrowserSession:
     def screenshot(self, name: str) -> Path:
         raise NotImplementedError
 
+    def resize(self, width: int, height: int) -> None:
+        """Resize the viewport (the window) to ``width`` x ``height`` CSS pixels."""
+        raise NotImplementedError
+
     def viewport_pixels(self) -> np.ndarray:
         """What is on screen now, as RGB device pixels (CSS pixels times ``devicePixelRatio``)."""
         raise NotImplementedError
@@ -213,6 +217,9 @@ class ChromiumSession(BrowserSession):
         self.page.screenshot(path=str(path), full_page=True)
         return path
 
+    def resize(self, width: int, height: int) -> None:
+        self.page.set_viewport_size({"width": width, "height": height})
+
     def viewport_pixels(self) -> np.ndarray:
         from PIL import Image
 
@@ -314,6 +321,9 @@ class WebKitSession(BrowserSession):
         path = SCREENSHOTS / f"{name}.png"
         self.driver.save_screenshot(str(path))
         return path
+
+    def resize(self, width: int, height: int) -> None:
+        _size_webkit_window(self.driver, width, height)
 
     def viewport_pixels(self) -> np.ndarray:
         from PIL import Image
