@@ -27,6 +27,9 @@ const notSure = $("not-sure");
 const notice = $("notice");
 const status = $("status");
 
+// Keyboard hints show on touch screens only once a keyboard is seen (unity.css).
+window.addEventListener("keydown", () => document.body.classList.add("keyboard-seen"), { once: true });
+
 const timings = [];
 window.unityTimings = timings;
 

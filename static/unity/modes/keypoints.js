@@ -94,7 +94,7 @@ export function mount(root, { task, config, onChange, announce }) {
   defs.forEach((def, index) => {
     const name = el("button", { type: "button", class: "kp-name", "aria-pressed": "false" });
     name.append(
-      el("span", { "aria-hidden": "true", text: index < 9 ? `${index + 1}` : "" }),
+      index < 9 ? el("kbd", { "aria-hidden": "true", class: "kbd-hint", text: `${index + 1}` }) : "",
       el("span", { text: `${def.name} (${def.shape})` }),
     );
     name.addEventListener("click", () => select(def.key, true));

@@ -2,10 +2,44 @@
 // first end to its other end. Reorder by dragging (pointer events: mouse, pen and touch), by
 // tapping one clip then another, or by keyboard (Enter picks up, arrows move, Enter drops).
 // Neighbours can be marked indistinguishable; marked runs form the answer's tie groups.
+//
+// The grid is laid out for the screen in hand (gridLayout): the column count that makes the
+// loops largest while the whole batch fits the screen, with full rows (3x2 or 2x3 for six). Where
+// the batch cannot fit (a phone), the page scrolls: a swipe on a clip scrolls, and a clip moves
+// by its handle, or after a press-and-hold.
 
 import { CineGroup, CineView, el } from "../player.js";
 
 const DRAG_THRESHOLD_PX = 6;
+const HOLD_MS = 350;
+const GAP_PX = 10;
+const TILE_CHROME_PX = 12 + 46; // tile padding, and the bar under each loop
+const MIN_TILE_PX = 150;
+
+// The column count and loop width that make the batch's loops largest in `width` x `height`
+// (CSS px), preferring full rows. Returns {columns, loopWidth, fits}.
+export function gridLayout(count, aspect, width, height) {
+  let best = null;
+  for (let columns = 1; columns <= count; columns += 1) {
+    const rows = Math.ceil(count / columns);
+    const byWidth = (width - (columns - 1) * GAP_PX) / columns - 12;
+    const byHeight = ((height - (rows - 1) * GAP_PX) / rows - TILE_CHROME_PX) * aspect;
+    const loopWidth = Math.floor(Math.min(byWidth, byHeight));
+    const orphans = rows * columns - count;
+    // A part-empty last row costs as much as loops a fifth smaller.
+    const score = loopWidth * (orphans ? 0.8 : 1);
+    if (loopWidth > 0 && (!best || score > best.score)) best = { columns, loopWidth, score, fits: true };
+  }
+  if (!best || best.loopWidth < MIN_TILE_PX) {
+    // Too small to judge: as many columns as fit at a usable size, one fewer if that fills the
+    // rows, and the page scrolls.
+    let columns = Math.max(1, Math.min(count, Math.floor((width + GAP_PX) / (MIN_TILE_PX + 12 + GAP_PX))));
+    if (columns > 2 && count % columns && count % (columns - 1) === 0) columns -= 1;
+    const loopWidth = Math.floor((width - (columns - 1) * GAP_PX) / columns - 12);
+    return { columns, loopWidth, fits: false };
+  }
+  return best;
+}
 
 export function mount(root, { task, config, onChange, announce }) {
   const [start, end] = config.axis;
@@ -33,7 +67,7 @@ export function mount(root, { task, config, onChange, announce }) {
 
   items.forEach((item, k) => {
     const grab = el("button", { type: "button", class: "grab", "aria-describedby": "rank-help" });
-    const tie = el("button", { type: "button", class: "tie", "aria-pressed": "false", text: "≈ next" });
+    const tie = el("button", { type: "button", class: "tie", "aria-pressed": "false", text: "Same as next" });
     const li = el("li", { class: "rank-item" }, [
       views[k].canvas,
       el("div", { class: "rank-bar" }, [el("span", { class: "position", "aria-hidden": "true" }), grab, allowTies ? tie : ""]),
@@ -51,16 +85,44 @@ export function mount(root, { task, config, onChange, announce }) {
 
   const axisBar = el("div", { class: "axis-bar", "aria-hidden": "true" }, [
     el("span", { class: "axis-end axis-start", text: `← ${start}` }),
+    el("span", { class: "drag-hint" }),
     el("span", { class: "axis-end axis-finish", text: `${end} →` }),
   ]);
-  root.append(
-    el("div", { class: "mode-ranking" }, [
-      el("div", { class: "ranking-controls cine" }, [group.controls]),
-      axisBar,
-      help,
-      list,
-    ]),
-  );
+  const hint = axisBar.querySelector(".drag-hint");
+  const mode = el("div", { class: "mode-ranking" }, [
+    el("div", { class: "ranking-controls cine" }, [group.controls]),
+    axisBar,
+    help,
+    list,
+  ]);
+  root.append(mode);
+
+  // --- layout for the screen in hand -------------------------------------------------------
+  const aspect = Math.max(...items.map((item) => item.clip.width / item.clip.height).filter((a) => a > 0), 0.1);
+  let layout = null;
+  function fitGrid() {
+    const box = list.getBoundingClientRect();
+    const actions = document.querySelector(".actions");
+    const below = actions ? actions.getBoundingClientRect().height + 12 : 60;
+    // From the list's place on the page (as if scrolled to the top) to the bottom of the screen.
+    const top = box.top + window.scrollY;
+    const height = window.innerHeight - Math.min(top, window.innerHeight * 0.4) - below;
+    const next = gridLayout(items.length, aspect, list.clientWidth, height);
+    if (layout && next.columns === layout.columns && next.loopWidth === layout.loopWidth) return;
+    layout = next;
+    list.style.setProperty("--columns", String(layout.columns));
+    list.style.setProperty("--loop-width", `${layout.loopWidth}px`);
+    list.classList.toggle("scrolls", !layout.fits);
+    list.dataset.columns = String(layout.columns);
+    const touch = window.matchMedia("(pointer: coarse)").matches;
+    hint.textContent = !touch
+      ? "Drag the clips into order"
+      : layout.fits
+        ? "Drag the clips into order"
+        : "Drag a clip by its handle ⠿, or press and hold it, to move it";
+  }
+  const resizeObserver = new ResizeObserver(() => fitGrid());
+  resizeObserver.observe(mode);
 
   function pruneTies() {
     const adjacent = new Set(order.slice(0, -1).map((id, i) => tieKey(id, order[i + 1])));
@@ -82,7 +144,7 @@ export function mount(root, { task, config, onChange, announce }) {
       item.li.classList.toggle("grabbed", grabbed === id);
       item.li.dataset.position = String(i);
       const end_ = i === 0 ? `, ${start}` : i === order.length - 1 ? `, ${end}` : "";
-      item.grab.textContent = `Clip ${item.letter}`;
+      item.grab.textContent = `⠿ Clip ${item.letter}`;
       item.grab.setAttribute(
         "aria-label",
         `Clip ${item.letter}, position ${i + 1} of ${order.length}${end_}${tied ? ", indistinguishable from the next" : ""}${grabbed === id ? ", picked up" : ""}`,
@@ -150,10 +212,29 @@ export function mount(root, { task, config, onChange, announce }) {
     const li = byId.get(id).li;
     const rect = li.getBoundingClientRect();
     drag = { id, li, pointerId: event.pointerId, x0: event.clientX, y0: event.clientY, dx: event.clientX - rect.left, dy: event.clientY - rect.top, active: false };
+    // Where the page scrolls, a finger on a clip (not its handle) scrolls, unless it is held still first.
+    drag.held = !(event.pointerType === "touch" && list.classList.contains("scrolls") && !event.target.closest(".grab"));
+    if (!drag.held) {
+      const pending = drag;
+      drag.timer = setTimeout(() => {
+        pending.held = true;
+        pending.li.classList.add("held");
+        if (navigator.vibrate) navigator.vibrate(15);
+      }, HOLD_MS);
+    }
     window.addEventListener("pointermove", pointerMove);
     window.addEventListener("pointerup", pointerUp);
     window.addEventListener("pointercancel", pointerUp);
   }
+
+  // Once a clip is held, the finger moves it: stop the page from scrolling under it.
+  list.addEventListener(
+    "touchmove",
+    (event) => {
+      if (drag && drag.held && event.cancelable) event.preventDefault();
+    },
+    { passive: false },
+  );
 
   function place(event) {
     const { li } = drag;
@@ -166,6 +247,11 @@ export function mount(root, { task, config, onChange, announce }) {
     if (!drag || event.pointerId !== drag.pointerId) return;
     if (!drag.active) {
       if (Math.hypot(event.clientX - drag.x0, event.clientY - drag.y0) < DRAG_THRESHOLD_PX) return;
+      if (!drag.held) {
+        // Moved before the hold: a swipe, which the page scrolls.
+        endDrag();
+        return;
+      }
       drag.active = true;
       drag.li.classList.add("dragging");
     }
@@ -184,15 +270,21 @@ export function mount(root, { task, config, onChange, announce }) {
     place(event);
   }
 
-  function pointerUp(event) {
-    if (!drag || event.pointerId !== drag.pointerId) return;
-    const { li, id, active } = drag;
+  function endDrag() {
+    const { li, timer } = drag;
+    clearTimeout(timer);
     window.removeEventListener("pointermove", pointerMove);
     window.removeEventListener("pointerup", pointerUp);
     window.removeEventListener("pointercancel", pointerUp);
     li.style.transform = "";
-    li.classList.remove("dragging");
+    li.classList.remove("dragging", "held");
     drag = null;
+  }
+
+  function pointerUp(event) {
+    if (!drag || event.pointerId !== drag.pointerId) return;
+    const { id, active } = drag;
+    endDrag();
     if (active) {
       event.preventDefault();
       grabbed = null;
@@ -222,6 +314,7 @@ export function mount(root, { task, config, onChange, announce }) {
   }
 
   render();
+  fitGrid();
   return {
     group,
     ready: group.ready.then(() => group.play()),
@@ -282,6 +375,7 @@ export function mount(root, { task, config, onChange, announce }) {
       byId.get(order[0]).grab.focus();
     },
     destroy() {
+      resizeObserver.disconnect();
       group.destroy();
     },
   };

@@ -3,6 +3,17 @@
 
 import { CineGroup, CineView, el } from "../player.js";
 
+// A mark's name on the timeline: the key when short ("ed" -> "ED"), else the name's initials.
+function shortName(event) {
+  if (event.key.length <= 3) return event.key.toUpperCase();
+  return event.name
+    .split(/[\s-]+/)
+    .map((word) => word[0] || "")
+    .join("")
+    .slice(0, 3)
+    .toUpperCase();
+}
+
 export function mount(root, { task, config, onChange, announce }) {
   const item = task.items[0];
   const events = config.schema.events || [];
@@ -99,6 +110,8 @@ export function mount(root, { task, config, onChange, announce }) {
       const tick = el("button", { type: "button", class: "tick", "aria-label": `${name(m.key)} beat ${m.beat}, frame ${m.frame}: go there` });
       tick.style.left = `${(m.frame / last) * 100}%`;
       tick.style.background = event ? event.colour : "#fff";
+      tick.style.setProperty("--c", event ? event.colour : "#fff");
+      tick.append(el("span", { class: "tick-label", "aria-hidden": "true", text: event ? shortName(event) : m.key }));
       tick.addEventListener("click", () => group.seek(m.frame));
       timeline.append(tick);
       const go = el("button", { type: "button", text: "Go", "aria-label": `Go to frame ${m.frame}` });
@@ -108,7 +121,7 @@ export function mount(root, { task, config, onChange, announce }) {
         marks = marks.filter((x) => x !== m);
         changed(`${name(m.key)} beat ${m.beat} removed.`);
       });
-      tbody.append(el("tr", {}, [el("td", { text: String(m.beat) }), el("td", { text: name(m.key) }), el("td", { text: String(m.frame) }), el("td", {}, [go, del])]));
+      tbody.append(el("tr", {}, [el("td", { text: String(m.beat) }), el("td", { text: name(m.key) }), el("td", { text: String(m.frame) }), el("td", {}, [el("div", { class: "mark-actions" }, [go, del])])]));
     }
     playhead.style.left = `${(Math.max(view.frame, 0) / last) * 100}%`;
     const done = completeBeats().length;
