@@ -36,17 +36,27 @@ def _require_dict(value: object, what: str) -> dict[str, Any]:
     return value
 
 
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 def _int(value: object, what: str, *, low: int, high: int) -> int:
-    if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+    if not _is_int(value) or not low <= value <= high:
         raise AnswerError(f"{what} must be a whole number from {low} to {high}")
     return value
+
+
+def _names(keys: list[str], *, most: int = 5) -> str:
+    """Keys for a message, a few of them and each cut short: the client may send thousands."""
+    shown = ", ".join(key[:40] for key in keys[:most])
+    return shown + (f" and {len(keys) - most} more" if len(keys) > most else "")
 
 
 def validate_ranking(answer: object, items: list[IssuedItem], schema: dict[str, Any]) -> dict[str, Any]:
     data = _require_dict(answer, "answer")
     ordering = data.get("ordering")
     issued = sorted(item.id for item in items)
-    if not isinstance(ordering, list) or not all(isinstance(i, int) and not isinstance(i, bool) for i in ordering):
+    if not isinstance(ordering, list) or not all(_is_int(i) for i in ordering):
         raise AnswerError("ordering must be a list of item ids")
     if sorted(ordering) != issued:
         raise AnswerError("ordering must contain each item of the issued batch exactly once")
@@ -59,7 +69,7 @@ def validate_ranking(answer: object, items: list[IssuedItem], schema: dict[str, 
     seen: set[int] = set()
     groups: list[list[int]] = []
     for group in ties:
-        if not isinstance(group, list) or len(group) < 2:
+        if not isinstance(group, list) or len(group) < 2 or not all(_is_int(i) for i in group):
             raise AnswerError("each group of indistinguishable items holds at least two item ids")
         if any(i not in position for i in group) or seen.intersection(group) or len(set(group)) != len(group):
             raise AnswerError("indistinguishable groups must hold issued items, each in at most one group")
@@ -75,7 +85,7 @@ def validate_classification(answer: object, items: list[IssuedItem], schema: dic
     data = _require_dict(answer, "answer")
     choice = data.get("class")
     allowed = {entry["key"] for entry in schema.get("classes", [])} | {NONE_OF_THE_ABOVE, NOT_SURE}
-    if choice not in allowed:
+    if not isinstance(choice, str) or choice not in allowed:
         raise AnswerError("class must be one of the project's classes, none_of_the_above or not_sure")
     return {"class": choice}
 
@@ -87,10 +97,11 @@ def _point(value: object, item: IssuedItem, what: str) -> list[float]:
         or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)
     ):
         raise AnswerError(f"{what} must be [x, y] in image pixels")
-    x, y = float(value[0]), float(value[1])
+    x, y = value
+    # Compared before float(): an integer with hundreds of digits has no float (OverflowError).
     if not (0 <= x <= item.width and 0 <= y <= item.height):
         raise AnswerError(f"{what} lies outside the image ({item.width}x{item.height})")
-    return [round(x, 2), round(y, 2)]
+    return [round(float(x), 2), round(float(y), 2)]
 
 
 def validate_keypoints(answer: object, items: list[IssuedItem], schema: dict[str, Any]) -> dict[str, Any]:
@@ -102,10 +113,10 @@ def validate_keypoints(answer: object, items: list[IssuedItem], schema: dict[str
     expected.update({c["key"]: ("curve", c.get("min_points", 2)) for c in schema.get("curves", [])})
     unknown = sorted(set(labels) - set(expected))
     if unknown:
-        raise AnswerError(f"unknown label(s): {', '.join(unknown)}")
+        raise AnswerError(f"unknown label(s): {_names(unknown)}")
     missing = sorted(set(expected) - set(labels))
     if missing:
-        raise AnswerError(f"every label needs an answer (placed, off or blurred); missing: {', '.join(missing)}")
+        raise AnswerError(f"every label needs an answer (placed, off or blurred); missing: {_names(missing)}")
     result: dict[str, Any] = {}
     for key, (shape, minimum) in expected.items():
         entry = _require_dict(labels[key], f"labels.{key}")
@@ -144,7 +155,7 @@ def validate_temporal(answer: object, items: list[IssuedItem], schema: dict[str,
     for index, raw in enumerate(events):
         event = _require_dict(raw, f"events[{index}]")
         key = event.get("key")
-        if key not in keys:
+        if not isinstance(key, str) or key not in keys:
             raise AnswerError(f"events[{index}].key must be one of {', '.join(keys)}")
         frame = _int(event.get("frame"), f"events[{index}].frame", low=0, high=max(item.frame_count - 1, 0))
         beat = _int(event.get("beat"), f"events[{index}].beat", low=1, high=max_beats)

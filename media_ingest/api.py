@@ -32,14 +32,9 @@ def _error(code: str, detail: object, status: int) -> Response:
 
 class _IngestAPIView(APIView):
     def handle_exception(self, exc: Exception) -> Response:
+        # Other refusals are shaped {"code", "detail"} by unity.rest.exception_handler.
         if isinstance(exc, Http404):
             return _error("not_found", "No such project or job.", 404)
-        if isinstance(exc, exceptions.APIException):
-            response = super().handle_exception(exc)
-            codes = exc.get_codes()
-            code = codes if isinstance(codes, str) else "invalid"
-            response.data = {"code": code, "detail": exc.detail}
-            return response
         return super().handle_exception(exc)
 
     def staff_project(self, request: Request, slug: str) -> Project:

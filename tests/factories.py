@@ -10,6 +10,8 @@ import hashlib
 
 from media_ingest.models import Clip, ProjectItem
 from projects.models import Project
+from projects.services import do_add_member
+from tests.support import make_project
 
 
 def ready_clip(seed: str, *, frames: int = 40, width: int = 320, height: int = 240) -> Clip:
@@ -34,3 +36,22 @@ def project_items(project: Project, count: int) -> list[ProjectItem]:
         ProjectItem.objects.create(project=project, clip=ready_clip(f"{project.slug}-{index}"))
         for index in range(count)
     ]
+
+
+# A point and a curve (default_schema("keypoints") has only a curve).
+KEYPOINTS_SCHEMA = {
+    "points": [{"key": "apex", "name": "Apex", "colour": "#000000"}],
+    "curves": [{"key": "lv", "name": "LV", "colour": "#ffffff", "min_points": 3}],
+}
+
+
+def project_with_items(kind: str, *experts, items: int, slug: str | None = None, **fields) -> Project:
+    """An open project of ``kind`` whose members are ``experts``, with ``items`` ready items
+    (320x240, 40 frames). Keypoint projects ask for KEYPOINTS_SCHEMA unless told otherwise."""
+    if kind == Project.Kind.KEYPOINTS:
+        fields.setdefault("label_schema", KEYPOINTS_SCHEMA)
+    project = make_project(kind, slug=slug, **fields)
+    for expert in experts:
+        do_add_member(project, user=expert)
+    project_items(project, items)
+    return project

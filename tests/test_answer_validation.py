@@ -4,13 +4,10 @@ import pytest
 
 from annotations.answers import AnswerError, IssuedItem, validate_answer
 from projects.schemas import default_schema
+from tests.factories import KEYPOINTS_SCHEMA
 
 ITEMS = [IssuedItem(id=i, frame_count=40, width=320, height=240) for i in (11, 12, 13, 14)]
 ONE = ITEMS[:1]
-KEYPOINTS = {
-    "points": [{"key": "apex", "name": "Apex", "colour": "#000000"}],
-    "curves": [{"key": "lv", "name": "LV", "colour": "#ffffff", "min_points": 3}],
-}
 
 
 def test_ranking_accepts_a_permutation_with_contiguous_ties():
@@ -61,7 +58,7 @@ def test_keypoints_accept_placed_off_and_blurred_labels():
         "frame": 3,
         "labels": {"apex": {"state": "off"}, "lv": {"state": "placed", "points": [[10, 20], [30.456, 40], [50, 60]]}},
     }
-    result = validate_answer("keypoints", answer, ONE, KEYPOINTS)
+    result = validate_answer("keypoints", answer, ONE, KEYPOINTS_SCHEMA)
     assert result["labels"]["lv"]["points"][1] == [30.46, 40.0]
     assert result["labels"]["apex"] == {"state": "off", "points": []}
 
@@ -89,7 +86,7 @@ def test_keypoints_accept_placed_off_and_blurred_labels():
 )
 def test_keypoints_refuse_incomplete_or_impossible_labels(answer, message):
     with pytest.raises(AnswerError, match=message):
-        validate_answer("keypoints", answer, ONE, KEYPOINTS)
+        validate_answer("keypoints", answer, ONE, KEYPOINTS_SCHEMA)
 
 
 def test_temporal_needs_every_event_in_enough_beats():
@@ -108,3 +105,25 @@ def test_temporal_needs_every_event_in_enough_beats():
         validate_answer("temporal", {"events": [{"key": "ed", "frame": 2, "beat": 1}] * 2}, ONE, schema)
     with pytest.raises(AnswerError, match="frame"):
         validate_answer("temporal", {"events": [{"key": "ed", "frame": 99, "beat": 1}]}, ONE, schema)
+
+
+@pytest.mark.parametrize(
+    ("kind", "answer"),
+    [
+        ("classification", {"class": ["a4c"]}),
+        ("classification", {"class": {"a": 1}}),
+        ("ranking", {"ordering": [11, 12, 13, 14], "ties": [[[11], [12]]]}),
+        ("ranking", {"ordering": [11, 12, 13, 14], "ties": [[{"a": 1}, {"b": 2}]]}),
+        ("ranking", {"ordering": [11, 12, 13, 14], "ties": [[11.0, 12.0]]}),
+        (
+            "keypoints",
+            {"frame": 0, "labels": {"apex": {"state": "placed", "points": [[10**400, 1]]}, "lv": {"state": "off"}}},
+        ),
+        ("temporal", {"events": [{"key": ["ed"], "frame": 1, "beat": 1}]}),
+    ],
+    ids=["class list", "class object", "ties of lists", "ties of objects", "ties of floats", "huge x", "key list"],
+)
+def test_values_of_the_wrong_type_are_refused_with_a_reason_not_a_crash(kind, answer):
+    schema = KEYPOINTS_SCHEMA if kind == "keypoints" else default_schema(kind)
+    with pytest.raises(AnswerError):
+        validate_answer(kind, answer, ITEMS if kind == "ranking" else ONE, schema)

@@ -15,9 +15,8 @@ import requests
 from annotations.models import Judgement, Task, TaskItem
 from annotations.services import MAX_OPEN_TASKS, do_recompute_judgement_counts
 from media_ingest.models import ProjectItem
-from projects.services import do_add_member
-from tests.conftest import is_postgres, make_project, make_user, need
-from tests.factories import project_items
+from tests.conftest import is_postgres, make_user, need
+from tests.factories import project_with_items
 from tests.support import session_for
 from tests.test_ranking_support import eager_tasks  # noqa: F401 - fixture
 
@@ -29,11 +28,7 @@ ROUNDS = 3  # each thread asks again, excluding what it got, as the screen does 
 
 def project_of(kind: str, experts: list):
     # Ranking batches of 3 from 12 items: an expert could hold 4 disjoint batches, so the limit binds.
-    project = make_project(kind, slug=f"{kind}-parallel", batch_size=3, target_views_per_item=50)
-    for expert in experts:
-        do_add_member(project, user=expert)
-    project_items(project, 12)
-    return project
+    return project_with_items(kind, *experts, items=12, slug=f"{kind}-parallel", batch_size=3, target_views_per_item=50)
 
 
 def burst(base_url: str, project, sessions: list[requests.Session]) -> None:

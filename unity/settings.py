@@ -217,6 +217,9 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    # JSON only; bodies too deep, too large or unstorable are refused as JSON 4xx (unity/rest.py).
+    "DEFAULT_PARSER_CLASSES": ["unity.rest.JSONParser"],
+    "EXCEPTION_HANDLER": "unity.rest.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 if DEBUG:
@@ -253,6 +256,7 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = not UNITY_STATIC_MANIFEST
 WHITENOISE_AUTOREFRESH = not UNITY_STATIC_MANIFEST
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+# Bodies (files aside) above this are refused: the JSON API answers 413 (unity/rest.py).
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 UNITY_MAX_UPLOAD_BYTES = env_int("UNITY_MAX_UPLOAD_BYTES", 2 * 1024**3, minimum=1)
 
