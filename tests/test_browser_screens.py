@@ -93,6 +93,7 @@ def check_ranking(browser: BrowserSession, screen: Screen) -> None:
     assert columns * len(tops) == len(tiles), f"an orphan row: tiles at {tops}"
     if screen.width < 600:
         assert columns == 2, f"phone: {columns} columns"
+        assert browser.js("() => document.querySelector('.rank-list').classList.contains('scrolls')")
         return
     assert (columns, len(tops)) in {(3, 2), (2, 3)}, f"{columns} columns x {len(tops)} rows"
     height = browser.js("() => innerHeight")

@@ -35,10 +35,12 @@ def tablet(chromium_browser):
     context.close()
 
 
-def touch_drag(page, points: list[tuple[float, float]]) -> None:
+def touch_drag(page, points: list[tuple[float, float]], *, hold: float = 0.0) -> None:
+    """One finger down on the first point (held still for ``hold`` seconds), through the others."""
     cdp = page.context.new_cdp_session(page)
     x, y = points[0]
     cdp.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [{"x": x, "y": y, "id": 1}]})
+    time.sleep(hold)
     for (x0, y0), (x1, y1) in itertools.pairwise(points):
         for step in range(1, 7):
             fx = x0 + (x1 - x0) * step / 6
@@ -80,6 +82,54 @@ def test_expert_reorders_a_batch_with_a_finger_on_a_tablet(app_settings, live_se
     judgement = Judgement.objects.get(task_id=first)
     assert judgement.answer["ordering"] == after
     assert judgement.client_info["pointer"] == "coarse"
+
+
+@pytest.fixture
+def phone(chromium_browser):
+    context = chromium_browser.new_context(
+        viewport={"width": 390, "height": 844}, device_scale_factor=3, has_touch=True, is_mobile=True
+    )
+    page = context.new_page()
+    page.set_default_timeout(20000)
+    yield page
+    context.close()
+
+
+def test_on_a_phone_a_swipe_on_a_clip_scrolls_and_its_handle_or_a_hold_moves_it(
+    app_settings, live_server, phone, demo_expert, tmp_path
+):
+    project = make_project(Project.Kind.RANKING, slug="phone-ranking", title="Phone ranking", batch_size=6)
+    do_add_member(project, user=demo_expert)
+    ingest_synthetic(project, tmp_path / "clips", 6, rows=240, columns=320)
+    browser = ChromiumSession(phone)
+    sign_in(browser, live_server.url, next_url="/p/phone-ranking/label/")
+    wait_task(browser)
+    assert browser.js("() => document.querySelector('.rank-list').classList.contains('scrolls')")
+    assert "handle" in browser.js("() => document.querySelector('.drag-hint').textContent")
+    before = browser.js(ORDER)
+
+    # A swipe up on a clip scrolls the page and moves nothing.
+    x, y = browser.center(".rank-item:nth-child(3) canvas")
+    touch_drag(phone, [(x, y), (x, y - 250)])
+    browser.wait("() => window.scrollY > 40", what="the page to scroll")
+    assert browser.js(ORDER) == before
+
+    # The handle moves a clip at once: the first clip onto the second place.
+    browser.js("() => window.scrollTo(0, 0)")
+    browser.wait("() => window.scrollY === 0")
+    touch_drag(
+        phone, [browser.center(".rank-item:nth-child(1) .grab"), browser.center(".rank-item:nth-child(2) canvas")]
+    )
+    browser.wait("(id) => Number(document.querySelectorAll('.rank-item')[1].dataset.item) === id", before[0])
+    moved = browser.js(ORDER)
+    assert moved == [before[1], before[0], *before[2:]]
+
+    # Pressed and held still, a clip moves with the finger: the third onto the fourth place.
+    x, y = browser.center(".rank-item:nth-child(3) canvas")
+    touch_drag(phone, [(x, y), browser.center(".rank-item:nth-child(4) canvas")], hold=0.6)
+    browser.wait("(id) => Number(document.querySelectorAll('.rank-item')[3].dataset.item) === id", moved[2])
+    assert browser.js(ORDER) == [moved[0], moved[1], moved[3], moved[2], *moved[4:]]
+    browser.shot("phone-ranking-after-touch")
 
 
 def pinch(page, center: tuple[float, float], *, start: float, end: float) -> None:

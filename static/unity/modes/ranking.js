@@ -108,7 +108,7 @@ export function mount(root, { task, config, onChange, announce }) {
     const top = box.top + window.scrollY;
     const height = window.innerHeight - Math.min(top, window.innerHeight * 0.4) - below;
     const next = gridLayout(items.length, aspect, list.clientWidth, height);
-    if (layout && next.columns === layout.columns && next.loopWidth === layout.loopWidth) return;
+    if (layout && ["columns", "loopWidth", "fits"].every((key) => next[key] === layout[key])) return;
     layout = next;
     list.style.setProperty("--columns", String(layout.columns));
     list.style.setProperty("--loop-width", `${layout.loopWidth}px`);
@@ -154,7 +154,7 @@ export function mount(root, { task, config, onChange, announce }) {
       item.tie.setAttribute("aria-pressed", String(tied));
       item.tie.setAttribute(
         "aria-label",
-        `Clip ${item.letter} and the next clip are indistinguishable`,
+        `Same as next: clip ${item.letter} and the next clip are indistinguishable`,
       );
     });
   }

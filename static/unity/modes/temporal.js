@@ -107,11 +107,12 @@ export function mount(root, { task, config, onChange, announce }) {
     tbody.innerHTML = "";
     for (const m of marks) {
       const event = events.find((e) => e.key === m.key);
-      const tick = el("button", { type: "button", class: "tick", "aria-label": `${name(m.key)} beat ${m.beat}, frame ${m.frame}: go there` });
+      const short = event ? shortName(event) : m.key;
+      const tick = el("button", { type: "button", class: "tick", "aria-label": `${short}: ${name(m.key)} beat ${m.beat}, frame ${m.frame}: go there` });
       tick.style.left = `${(m.frame / last) * 100}%`;
       tick.style.background = event ? event.colour : "#fff";
       tick.style.setProperty("--c", event ? event.colour : "#fff");
-      tick.append(el("span", { class: "tick-label", "aria-hidden": "true", text: event ? shortName(event) : m.key }));
+      tick.append(el("span", { class: "tick-label", "aria-hidden": "true", text: short }));
       tick.addEventListener("click", () => group.seek(m.frame));
       timeline.append(tick);
       const go = el("button", { type: "button", text: "Go", "aria-label": `Go to frame ${m.frame}` });
