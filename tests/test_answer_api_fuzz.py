@@ -28,7 +28,7 @@ from tests.factories import project_with_items
 pytestmark = pytest.mark.django_db
 
 KINDS = ["ranking", "classification", "keypoints", "temporal"]
-EXAMPLES = {"judgement": 400, "next": 200, "skip": 200, "task": 125}  # "task": renew, and read
+EXAMPLES = {"judgement": 400, "next": 175, "skip": 175, "task": 100}  # "task": renew, and read
 
 FUZZ = settings(
     max_examples=100,
