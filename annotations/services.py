@@ -106,6 +106,11 @@ def do_issue_next_task(
         return do_issue_task(project, expert=expert, items=items, rng=rng)
 
 
+def issuing_lock_key(project: Project, expert: AbstractBaseUser) -> int:
+    """The 64-bit advisory lock key of issuing for this expert in this project (docs/locking.md)."""
+    return ((project.pk & 0x7FFFFFFF) << 32) | (expert.pk & 0xFFFFFFFF)
+
+
 def _lock_issuing(project: Project, expert: AbstractBaseUser) -> None:
     """Call inside atomic(), first: serialise issuing for this expert in this project until
     commit, so parallel "next" requests each see the tasks the others issued (the open-task
@@ -118,11 +123,10 @@ def _lock_issuing(project: Project, expert: AbstractBaseUser) -> None:
     """
     if connection.vendor != "postgresql":
         return
-    key = ((project.pk & 0x7FFFFFFF) << 32) | (expert.pk & 0xFFFFFFFF)
     try:
         with connection.cursor() as cursor:
             cursor.execute(f"SET LOCAL lock_timeout = '{ISSUING_LOCK_TIMEOUT}'")
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [key])
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [issuing_lock_key(project, expert)])
     except OperationalError:
         logger.warning("issuing lock for project %s, expert %s not granted in time", project.pk, expert.pk)
         raise Busy("Too many requests at once: please try again in a moment.") from None

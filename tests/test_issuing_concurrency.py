@@ -9,11 +9,16 @@ import threading
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
+import numpy as np
+import psycopg2
 import pytest
 import requests
+from django.db import connection
 
+from annotations import services
+from annotations.errors import Busy
 from annotations.models import Judgement, Task, TaskItem
-from annotations.services import MAX_OPEN_TASKS, do_recompute_judgement_counts
+from annotations.services import MAX_OPEN_TASKS, do_issue_next_task, do_recompute_judgement_counts, issuing_lock_key
 from media_ingest.models import ProjectItem
 from tests.conftest import is_postgres, make_user, need
 from tests.factories import project_with_items
@@ -111,3 +116,21 @@ def test_parallel_requests_of_eight_experts_respect_the_limit_and_never_repeat_a
     assert_issuing_invariants(project, experts)
     statuses = submit_every_open_task_twice(live_server.url, project, {pk: group[0] for pk, group in sessions.items()})
     assert_each_judgement_counted_once(project, statuses)
+
+
+def test_a_request_kept_waiting_for_the_issuing_lock_is_told_to_try_again(monkeypatch):
+    need(is_postgres(), "advisory locks need PostgreSQL")
+    expert = make_user("patient")
+    project = project_of("classification", [expert])
+    monkeypatch.setattr(services, "ISSUING_LOCK_TIMEOUT", "200ms")
+    db = connection.settings_dict
+    holder = psycopg2.connect(dbname=db["NAME"], user=db["USER"], host=db["HOST"], port=db["PORT"] or 5432)
+    try:
+        with holder.cursor() as cursor:  # another request issuing for this expert, stuck
+            cursor.execute("SELECT pg_advisory_lock(%s)", [issuing_lock_key(project, expert)])
+        with pytest.raises(Busy):
+            do_issue_next_task(project, expert=expert, rng=np.random.default_rng(0))
+        assert not Task.objects.exists()
+    finally:
+        holder.close()
+    assert do_issue_next_task(project, expert=expert, rng=np.random.default_rng(0)) is not None
