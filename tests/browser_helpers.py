@@ -104,7 +104,15 @@ class BrowserSession:
         raise NotImplementedError
 
     def resize(self, width: int, height: int) -> None:
-        """Resize the viewport (the window) to ``width`` x ``height`` CSS pixels."""
+        """Resize the viewport (the window) to ``width`` x ``height`` CSS pixels, and wait until the
+        page has laid itself out and painted at that size (a window resize is asynchronous)."""
+        self._resize(width, height)
+        self.wait(
+            "([w, h]) => innerWidth === w && innerHeight === h", [width, height], what=f"a {width}x{height} window"
+        )
+        self.js("() => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(() => done(true))))")
+
+    def _resize(self, width: int, height: int) -> None:
         raise NotImplementedError
 
     def viewport_pixels(self) -> np.ndarray:
@@ -217,7 +225,7 @@ class ChromiumSession(BrowserSession):
         self.page.screenshot(path=str(path), full_page=True)
         return path
 
-    def resize(self, width: int, height: int) -> None:
+    def _resize(self, width: int, height: int) -> None:
         self.page.set_viewport_size({"width": width, "height": height})
 
     def viewport_pixels(self) -> np.ndarray:
@@ -322,7 +330,7 @@ class WebKitSession(BrowserSession):
         self.driver.save_screenshot(str(path))
         return path
 
-    def resize(self, width: int, height: int) -> None:
+    def _resize(self, width: int, height: int) -> None:
         _size_webkit_window(self.driver, width, height)
 
     def viewport_pixels(self) -> np.ndarray:
