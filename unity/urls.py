@@ -1,5 +1,7 @@
 from django.contrib import admin
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import include, path
+from django.views import defaults
 
 from unity.health import healthz
 
@@ -14,3 +16,14 @@ urlpatterns = [
     path("", include("media_ingest.urls")),
     path("", include("annotations.urls")),
 ]
+
+
+def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """Under /api/ a 404 is JSON like every other API refusal (a malformed task id never reaches a
+    view: the URL pattern refuses it); elsewhere Django's page."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"code": "not_found", "detail": "No such API endpoint or object."}, status=404)
+    return defaults.page_not_found(request, exception)
+
+
+handler404 = not_found
