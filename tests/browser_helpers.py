@@ -491,10 +491,20 @@ def browser_on_screen(request: pytest.FixtureRequest, engine: str, screen: Scree
 
 
 def _size_webkit_window(driver: Any, width: int, height: int) -> None:
+    """Size the window so the page's viewport is ``width`` x ``height``, and wait until it is (the
+    resize is asynchronous; a window cannot be narrower than ~450 px: then wait until it settles)."""
     driver.set_window_size(width, height)
     chrome = driver.execute_script("return [outerWidth - innerWidth, outerHeight - innerHeight]")
     if chrome[0] or chrome[1]:
         driver.set_window_size(width + chrome[0], height + chrome[1])
+    seen: list[list[int]] = []
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        size = driver.execute_script("return [innerWidth, innerHeight]")
+        if size == [width, height] or seen[-4:] == [size] * 4:
+            return
+        seen.append(size)
+        time.sleep(0.05)
 
 
 def _wait_server_quiet(timeout: float = 10.0, quiet_for: float = 0.5) -> None:
