@@ -110,6 +110,10 @@ class BrowserSession:
         self.wait(
             "([w, h]) => innerWidth === w && innerHeight === h", [width, height], what=f"a {width}x{height} window"
         )
+        self.settle()
+
+    def settle(self) -> None:
+        """Wait until the page has painted what the last step changed (two animation frames)."""
         self.js("() => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(() => done(true))))")
 
     def _resize(self, width: int, height: int) -> None:

@@ -59,8 +59,7 @@ def projects(demo_expert, tmp_path):
 def shot(browser: BrowserSession, screen: Screen, kind: str) -> np.ndarray:
     """The screen as the expert sees it (the viewport: a full-page capture re-lays out a page
     under Chromium's device emulation), saved for review."""
-    # Let the page paint what the last step changed before reading the screen.
-    browser.js("() => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(() => done(true))))")
+    browser.settle()
     pixels = browser.viewport_pixels()
     path = SCREENSHOTS / "screens" / f"{browser.engine}-{screen.name}-{kind}.png"
     path.parent.mkdir(parents=True, exist_ok=True)
