@@ -28,7 +28,7 @@ from tests.factories import project_with_items
 pytestmark = pytest.mark.django_db
 
 KINDS = ["ranking", "classification", "keypoints", "temporal"]
-EXAMPLES = {"judgement": 400, "next": 175, "skip": 175, "task": 100}  # "task": renew, and read
+EXAMPLES = {"judgement": 500, "next": 500, "skip": 500, "task": 500}  # "task": renew, and read: 2,000 each
 
 FUZZ = settings(
     max_examples=100,
