@@ -36,6 +36,11 @@ class Task(models.Model):
         indexes = [
             models.Index(fields=["project", "expert", "status"], name="task_expert_status_idx"),
             models.Index(fields=["status", "expires_at"], name="task_expiry_idx"),
+            # The project's tasks in flight, read once per issuing request: only issued tasks
+            # enter it, so it holds a few entries per expert (docs/locking.md, "In flight").
+            models.Index(
+                fields=["project", "expires_at"], condition=models.Q(status="issued"), name="task_in_flight_idx"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -3,79 +3,111 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 
 import numpy as np
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
-from django.db.models import Count, Exists, F, IntegerField, OuterRef, Q, QuerySet, Sum
+from django.db import connection
+from django.db.models import Count, Exists, F, IntegerField, OuterRef, Q, Sum
 from django.db.models.functions import Least, TruncMonth
 from django.utils import timezone
 
 from annotations.answers import IssuedItem
 from annotations.models import Judgement, Task, TaskItem
 from media_ingest.models import Clip, ProjectItem
-from projects.models import Project
-from projects.selectors import is_member
+from projects.models import Project, ProjectMembership
 
 # How many of the least-covered items are considered per request: bounded work at any size.
 CANDIDATE_WINDOW = 200
-
-
-def open_tasks(project: Project, expert: AbstractBaseUser) -> QuerySet[Task]:
-    return Task.objects.filter(
-        project=project, expert=expert, status=Task.Status.ISSUED, expires_at__gt=timezone.now()
-    ).order_by("issued_at")
 
 
 def held_task(task_id: object, expert: AbstractBaseUser, *, for_update: bool = False) -> Task | None:
     """The task if ``expert`` holds it: issued to them, in a project they are still a member of
     (or they are staff). Else None, so a task of someone else, or of a project the expert was
     removed from, is not revealed. ``for_update`` (inside atomic()) locks the task row only."""
-    tasks = Task.objects.select_related("project")
+    tasks = Task.objects.select_related("project").annotate(
+        expert_is_member=Exists(ProjectMembership.objects.filter(project=OuterRef("project"), user=expert))
+    )
     if for_update:
         tasks = tasks.select_for_update(of=("self",))
     try:
         task = tasks.get(pk=task_id, expert=expert)
     except (Task.DoesNotExist, ValueError, TypeError, ValidationError):
         return None
-    if not (expert.is_staff or is_member(expert, task.project)):
+    if not (expert.is_staff or task.expert_is_member):
         return None
     return task
 
 
-def items_seen_by(expert: AbstractBaseUser, *, include_answered: bool) -> QuerySet[TaskItem]:
-    """Task items of this expert that block reissuing (open tasks, and answered/skipped ones)."""
-    statuses = [Task.Status.ISSUED]
-    if include_answered:
-        statuses += [Task.Status.ANSWERED, Task.Status.SKIPPED]
-    return TaskItem.objects.filter(task__expert=expert, task__status__in=statuses)
+def in_flight_sql() -> str:
+    """A CTE body: (item_id, n, mine) for the items of the project's tasks in flight (issued, not
+    expired), ``mine`` (1) when one of them is the expert's. Parameters, in order: expert id, project id,
+    now (``in_flight_params``).
+
+    Read once per request through ``task_in_flight_idx`` (only issued tasks enter it), then
+    joined to the candidates: no per-candidate subquery over the task table.
+    """
+    task, task_item = Task._meta.db_table, TaskItem._meta.db_table
+    # Only table names and status constants are interpolated; values go as parameters.
+    return f"""
+        SELECT ti.item_id, COUNT(*) AS n, MAX(CASE WHEN t.expert_id = %s THEN 1 ELSE 0 END) AS mine
+        FROM {task} t JOIN {task_item} ti ON ti.task_id = t.id
+        WHERE t.project_id = %s AND t.status = '{Task.Status.ISSUED}' AND t.expires_at > %s
+        GROUP BY ti.item_id"""  # noqa: S608
+
+
+def in_flight_params(project: Project, expert: AbstractBaseUser) -> list[object]:
+    return [expert.pk, project.pk, connection.ops.adapt_datetimefield_value(timezone.now())]
+
+
+@cache
+def _least_covered_sql(include_answered: bool) -> str:
+    item, clip, task, task_item = (
+        ProjectItem._meta.db_table,
+        Clip._meta.db_table,
+        Task._meta.db_table,
+        TaskItem._meta.db_table,
+    )
+    seen = [Task.Status.ISSUED] + ([Task.Status.ANSWERED, Task.Status.SKIPPED] if include_answered else [])
+    statuses = ", ".join(f"'{status}'" for status in seen)
+    # Walks item_issue_order_idx in (judgement_count, id) order and stops after the window; the
+    # expert's own items are an anti-join through the task_item (item) index, a few rows each.
+    return f"""
+        WITH flight AS ({in_flight_sql()})
+        SELECT p.id, p.judgement_count, CASE WHEN f.item_id IS NULL THEN 0 ELSE 1 END
+        FROM {item} p
+        JOIN {clip} c ON c.id = p.clip_id
+        LEFT JOIN flight f ON f.item_id = p.id
+        WHERE p.project_id = %s AND p.is_active = %s AND c.status = '{Clip.Status.READY}'
+          AND p.judgement_count < %s
+          AND NOT EXISTS (
+            SELECT 1 FROM {task_item} s JOIN {task} st ON st.id = s.task_id
+            WHERE s.item_id = p.id AND st.expert_id = %s AND st.status IN ({statuses}))
+        ORDER BY p.judgement_count, p.id
+        LIMIT {CANDIDATE_WINDOW}"""  # noqa: S608
 
 
 def least_covered_items(
     project: Project, expert: AbstractBaseUser, rng: np.random.Generator
 ) -> list[ProjectItem] | None:
     """The next single item: fewest answers first, never one this expert already had (unless the
-    project asks for repeats), preferring items nobody is working on right now."""
-    seen = items_seen_by(expert, include_answered=not project.allow_repeats).filter(item=OuterRef("pk"))
-    in_flight = TaskItem.objects.filter(
-        item=OuterRef("pk"), task__status=Task.Status.ISSUED, task__expires_at__gt=timezone.now()
-    )
-    candidates = list(
-        ProjectItem.objects.filter(
-            project=project,
-            is_active=True,
-            clip__status=Clip.Status.READY,
-            judgement_count__lt=project.target_views_per_item,
-        )
-        .exclude(Exists(seen))
-        .annotate(busy=Exists(in_flight))
-        .order_by("judgement_count", "id")[:CANDIDATE_WINDOW]
-    )
+    project asks for repeats), preferring items nobody is working on right now.
+
+    One query, cost bounded by the window at any project size (no sort of the project): a
+    prepared SQL text, so no ORM compilation on the hot path."""
+    sql = _least_covered_sql(not project.allow_repeats)
+    params = [*in_flight_params(project, expert), project.pk, True, project.target_views_per_item, expert.pk]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        candidates = cursor.fetchall()
     if not candidates:
         return None
-    best = min((item.busy, item.judgement_count) for item in candidates)
-    tier = [item for item in candidates if (item.busy, item.judgement_count) == best]
-    return [tier[int(rng.integers(len(tier)))]]
+    best = min((busy, count) for _, count, busy in candidates)
+    tier = [pk for pk, count, busy in candidates if (busy, count) == best]
+    chosen = tier[int(rng.integers(len(tier)))]
+    # do_issue_task needs the pk and project only: a deferred instance spares a round trip.
+    return [ProjectItem.from_db(ProjectItem.objects.db, ["id", "project_id"], [chosen, project.pk])]
 
 
 def issued_items(task: Task) -> list[IssuedItem]:

@@ -31,10 +31,10 @@ from annotations.errors import (
 from annotations.issuing import issuer_for
 from annotations.keys import item_set_key
 from annotations.models import Judgement, Task, TaskItem
-from annotations.selectors import held_task, issued_items, least_covered_items, open_tasks
+from annotations.selectors import held_task, issued_items, least_covered_items
 from annotations.signals import judgement_recorded
 from media_ingest.models import ProjectItem
-from projects.models import Project
+from projects.models import Project, ProjectMembership
 from projects.selectors import is_member
 
 logger = logging.getLogger(__name__)
@@ -48,9 +48,12 @@ CLIENT_INFO_KEYS = ("user_agent", "viewport", "pointer", "platform", "app_versio
 ISSUING_LOCK_TIMEOUT = "10s"
 
 
-def check_can_work(project: Project, expert: AbstractBaseUser) -> None:
-    """Members (and staff) may work on an open project; others get 404 (it is not theirs)."""
-    if not expert.is_authenticated or not (expert.is_staff or is_member(expert, project)):
+def check_can_work(project: Project, expert: AbstractBaseUser, *, member: bool | None = None) -> None:
+    """Members (and staff) may work on an open project; others get 404 (it is not theirs).
+    ``member``: the membership when the caller already read it (None: read it here)."""
+    if not expert.is_authenticated:
+        raise NotFound("No such project.")
+    if not (expert.is_staff or (is_member(expert, project) if member is None else member)):
         raise NotFound("No such project.")
     if project.status != Project.Status.OPEN:
         raise ProjectNotOpen(f"This project is {project.get_status_display().lower()}: it takes no more answers.")
@@ -59,21 +62,57 @@ def check_can_work(project: Project, expert: AbstractBaseUser) -> None:
 def do_issue_task(
     project: Project, *, expert: AbstractBaseUser, items: list[ProjectItem], rng: np.random.Generator
 ) -> Task:
-    """Record that ``items`` (shown in a shuffled order) were issued to ``expert`` now."""
+    """Record that ``items`` (shown in a shuffled order) were issued to ``expert`` now.
+
+    PostgreSQL: the task and its items in one statement (a data-modifying CTE), one round trip.
+    """
     if not items:
         raise ValueError("a task needs at least one item")
     now = timezone.now()
-    task = Task.objects.create(
+    task = Task(
         project=project,
         expert=expert,
         item_set_key=item_set_key(item.pk for item in items),
+        issued_at=now,
         expires_at=now + timedelta(minutes=project.task_timeout_minutes),
     )
     order = rng.permutation(len(items)) if len(items) > 1 else [0]
-    TaskItem.objects.bulk_create(
-        [TaskItem(task=task, item=items[int(index)], position=position) for position, index in enumerate(order)]
-    )
+    item_ids = [int(items[int(index)].pk) for index in order]
+    if connection.vendor != "postgresql":
+        task.save(force_insert=True)
+        TaskItem.objects.bulk_create(
+            [TaskItem(task=task, item_id=item_id, position=position) for position, item_id in enumerate(item_ids)]
+        )
+        return task
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _INSERT_TASK_SQL,
+            [
+                task.pk,
+                project.pk,
+                expert.pk,
+                task.status,
+                task.item_set_key,
+                task.issued_at,
+                task.expires_at,
+                task.pk,
+                item_ids,
+                list(range(len(item_ids))),
+            ],
+        )
+    task._state.adding = False
+    task._state.db = connection.alias
     return task
+
+
+_INSERT_TASK_SQL = f"""
+    WITH task AS (
+        INSERT INTO {Task._meta.db_table}
+            (id, project_id, expert_id, status, item_set_key, skip_reason, issued_at, expires_at, closed_at)
+        VALUES (%s, %s, %s, %s, %s, '', %s, %s, NULL))
+    INSERT INTO {TaskItem._meta.db_table} (task_id, item_id, position)
+    SELECT %s, item_id, position FROM unnest(%s::bigint[], %s::int[]) AS issued (item_id, position)
+"""  # noqa: S608
 
 
 def do_issue_next_task(
@@ -87,12 +126,11 @@ def do_issue_next_task(
 
     Returns None when nothing is left for this expert. Raises ``ProjectNotOpen``/``NotFound``.
     """
-    check_can_work(project, expert)
-    do_expire_overdue_tasks(project=project, expert=expert)
     exclude = {str(task_id) for task_id in exclude_task_ids or []}
     with transaction.atomic():
-        _lock_issuing(project, expert)
-        current = list(open_tasks(project, expert).select_for_update())
+        member = _lock_issuing(project, expert)
+        check_can_work(project, expert, member=member)
+        current = _current_tasks(project, expert)
         for task in current:
             if str(task.pk) not in exclude:
                 task.project = project  # the payload reads it; no second query, no row lock
@@ -106,30 +144,59 @@ def do_issue_next_task(
         return do_issue_task(project, expert=expert, items=items, rng=rng)
 
 
+def _current_tasks(project: Project, expert: AbstractBaseUser) -> list[Task]:
+    """Call under the issuing lock: the expert's open tasks here, rows locked (a task being
+    answered or skipped at this instant is not handed back); overdue ones are marked expired
+    now, in the same read (no separate UPDATE per request unless one is overdue)."""
+    issued = list(
+        Task.objects.filter(project=project, expert=expert, status=Task.Status.ISSUED)
+        .order_by("issued_at")
+        .select_for_update()
+    )
+    now = timezone.now()
+    overdue = [task.pk for task in issued if task.expires_at <= now]
+    if overdue:
+        Task.objects.filter(pk__in=overdue).update(status=Task.Status.EXPIRED, closed_at=now)
+    return [task for task in issued if task.expires_at > now]
+
+
 def issuing_lock_key(project: Project, expert: AbstractBaseUser) -> int:
     """The 64-bit advisory lock key of issuing for this expert in this project (docs/locking.md)."""
     return ((project.pk & 0x7FFFFFFF) << 32) | (expert.pk & 0xFFFFFFFF)
 
 
-def _lock_issuing(project: Project, expert: AbstractBaseUser) -> None:
+def _lock_issuing(project: Project, expert: AbstractBaseUser) -> bool | None:
     """Call inside atomic(), first: serialise issuing for this expert in this project until
     commit, so parallel "next" requests each see the tasks the others issued (the open-task
     limit holds, no item set goes twice to one expert). Raises ``Busy`` after a long wait.
+    Returns whether the expert is a member of the project, read in the same round trip
+    (PostgreSQL), or None (SQLite: not read).
 
     PostgreSQL: ``pg_advisory_xact_lock`` on one 64-bit key, project id in the high half and
     user id in the low half (ids past 2**31 fold onto others: more waiting, never less
-    safety). The one-key space does not overlap the two-key locks ranking takes. SQLite:
-    nothing to do, IMMEDIATE transactions already serialise every writer.
+    safety). The one-key space does not overlap the two-key locks ranking takes. The lock is
+    its own statement, before any read of tasks: a later statement's snapshot then sees what
+    the previous holder committed. SQLite: nothing to do, IMMEDIATE transactions already
+    serialise every writer.
     """
     if connection.vendor != "postgresql":
-        return
+        return None
     try:
         with connection.cursor() as cursor:
-            cursor.execute(f"SET LOCAL lock_timeout = '{ISSUING_LOCK_TIMEOUT}'")
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [issuing_lock_key(project, expert)])
+            cursor.execute(_LOCK_ISSUING_SQL, [issuing_lock_key(project, expert), project.pk, expert.pk])
+            return bool(cursor.fetchone()[1])
     except OperationalError:
         logger.warning("issuing lock for project %s, expert %s not granted in time", project.pk, expert.pk)
         raise Busy("Too many requests at once: please try again in a moment.") from None
+
+
+# Two statements in one round trip (psycopg2 sends them as one simple query; the result is the
+# last one's): the lock timeout first, then the lock and the membership.
+_LOCK_ISSUING_SQL = f"""
+    SET LOCAL lock_timeout = '{ISSUING_LOCK_TIMEOUT}';
+    SELECT pg_advisory_xact_lock(%s),
+        EXISTS (SELECT 1 FROM {ProjectMembership._meta.db_table} WHERE project_id = %s AND user_id = %s)
+"""  # noqa: S608
 
 
 def _locked_task(task_id: object, expert: AbstractBaseUser) -> Task:
@@ -174,7 +241,8 @@ def do_submit_judgement(
         task = _locked_task(task_id, expert)
         project = task.project
         try:
-            normalised = validate_answer(project.kind, answer, issued_items(task), project.label_schema)
+            items = issued_items(task)
+            normalised = validate_answer(project.kind, answer, items, project.label_schema)
         except AnswerError as exc:
             raise InvalidAnswer(str(exc)) from None
         if task.status == Task.Status.ANSWERED:
@@ -204,14 +272,30 @@ def do_submit_judgement(
             time_on_task_ms=min(time_on_task_ms, _held_ms(task), MAX_TIME_ON_TASK_MS),
             client_info=_client_info(client_info),
         )
-        task.status = Task.Status.ANSWERED
-        task.closed_at = timezone.now()
-        task.save(update_fields=["status", "closed_at"])
-        ProjectItem.objects.filter(task_items__task=task).update(judgement_count=F("judgement_count") + 1)
+        _close_answered(task, [item.id for item in items])
         # robust: the judgement is committed whatever a listener does (a broker outage must not
         # turn a recorded answer into an error for the expert); periodic jobs catch up.
         transaction.on_commit(lambda: judgement_recorded.send(sender=Judgement, judgement=judgement), robust=True)
     return judgement, True
+
+
+def _close_answered(task: Task, item_ids: list[int]) -> None:
+    """Call in the judgement's transaction: the task answered, its items counted once more.
+    PostgreSQL: both updates in one statement (one round trip)."""
+    task.status = Task.Status.ANSWERED
+    task.closed_at = timezone.now()
+    if connection.vendor != "postgresql":
+        task.save(update_fields=["status", "closed_at"])
+        ProjectItem.objects.filter(pk__in=item_ids).update(judgement_count=F("judgement_count") + 1)
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(_CLOSE_ANSWERED_SQL, [task.status, task.closed_at, task.pk, item_ids])
+
+
+_CLOSE_ANSWERED_SQL = f"""
+    WITH answered AS (UPDATE {Task._meta.db_table} SET status = %s, closed_at = %s WHERE id = %s)
+    UPDATE {ProjectItem._meta.db_table} SET judgement_count = judgement_count + 1 WHERE id = ANY(%s)
+"""  # noqa: S608
 
 
 def do_skip_task(task_id: object, *, expert: AbstractBaseUser, reason: str) -> Task:

@@ -121,7 +121,15 @@ class ProjectItem(models.Model):
                 name="item_unique_frame",
             ),
         ]
-        indexes = [models.Index(fields=["project", "is_active", "judgement_count"], name="item_coverage_idx")]
+        indexes = [
+            # Issuing reads the least-covered active items in (judgement_count, id) order and stops
+            # after a window: this index gives that order, so no request sorts the project.
+            models.Index(
+                fields=["project", "judgement_count", "id"],
+                condition=models.Q(is_active=True),
+                name="item_issue_order_idx",
+            )
+        ]
 
     def __str__(self) -> str:
         suffix = "" if self.frame_index is None else f"#{self.frame_index}"

@@ -3,17 +3,19 @@ registered with annotations for kind "ranking")."""
 
 from __future__ import annotations
 
+from functools import cache
+
 import numpy as np
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import Count, IntegerField, OuterRef, Subquery
-from django.db.models.functions import Coalesce
-from django.utils import timezone
+from django.db import connection
 
 from annotations.errors import ConsensusReached
-from annotations.models import Judgement, Task, TaskItem
+from annotations.models import Judgement, Task
+from annotations.selectors import in_flight_params, in_flight_sql
 from media_ingest.models import Clip, ProjectItem
 from projects.models import Project
 from ranking.fit import FitParams
+from ranking.models import ItemRating
 from ranking.scheduler import Pool, SchedulerParams, choose_batch
 
 __all__ = ["issue_pool", "judged_item_sets", "next_batch", "pending_judgements"]
@@ -22,7 +24,8 @@ PRIOR_SD = FitParams().prior_sd
 
 
 def judged_item_sets(project: Project, expert: AbstractBaseUser) -> set[str]:
-    """Item sets this expert holds or has judged or skipped here (expired tasks do not count)."""
+    """Item sets this expert holds or has judged or skipped here (expired tasks do not count).
+    ``next_batch`` reads the same sets in its pool query."""
     return set(
         Task.objects.filter(project=project, expert=expert)
         .exclude(status=Task.Status.EXPIRED)
@@ -30,42 +33,71 @@ def judged_item_sets(project: Project, expert: AbstractBaseUser) -> set[str]:
     )
 
 
-def issue_pool(project: Project, expert: AbstractBaseUser, *, window: int, below_target: bool = True) -> Pool:
-    """The ``window`` least-viewed active items, with score, uncertainty and views in flight.
+@cache
+def _pool_sql(below_target: bool, with_judged: bool) -> str:
+    item, clip, rating, task = (
+        ProjectItem._meta.db_table,
+        Clip._meta.db_table,
+        ItemRating._meta.db_table,
+        Task._meta.db_table,
+    )
+    target = "AND p.judgement_count < %s" if below_target else ""
+    # Walks item_issue_order_idx in (judgement_count, id) order and stops after the window; the
+    # in-flight set is read once (a hash join), not per pool row. The expert's judged sets come
+    # back in the same round trip (rows with only the last column set).
+    judged = f"""
+        UNION ALL
+        SELECT NULL, NULL, NULL, NULL, t.item_set_key FROM {task} t
+        WHERE t.expert_id = %s AND t.project_id = %s AND t.status <> '{Task.Status.EXPIRED}'"""  # noqa: S608
+    return f"""
+        WITH flight AS ({in_flight_sql()}),
+        pool AS (
+            SELECT p.id, p.judgement_count + COALESCE(f.n, 0) AS views, r.score, r.score_se
+            FROM {item} p
+            JOIN {clip} c ON c.id = p.clip_id
+            LEFT JOIN flight f ON f.item_id = p.id
+            LEFT JOIN {rating} r ON r.item_id = p.id
+            WHERE p.project_id = %s AND p.is_active = %s AND c.status = '{Clip.Status.READY}' {target}
+              AND (f.mine IS NULL OR f.mine = 0)
+            ORDER BY p.judgement_count, p.id
+            LIMIT %s)
+        SELECT id, views, score, score_se, NULL FROM pool{judged if with_judged else ""}"""  # noqa: S608
 
-    One query, bounded by ``window``: it walks the (project, is_active, judgement_count) index
-    in order and stops, so its cost does not grow with the project. Ties in views come back in
-    index order; the scheduler breaks them at random. Items in the expert's own open tasks are
-    left out.
-    """
-    now = timezone.now()
-    in_flight = (
-        TaskItem.objects.filter(item=OuterRef("pk"), task__status=Task.Status.ISSUED, task__expires_at__gt=now)
-        .order_by()
-        .values("item")
-        .annotate(n=Count("pk"))
-        .values("n")
-    )
-    mine = TaskItem.objects.filter(
-        task__project=project, task__expert=expert, task__status=Task.Status.ISSUED, task__expires_at__gt=now
-    ).values("item_id")
-    rows = ProjectItem.objects.filter(project=project, is_active=True, clip__status=Clip.Status.READY).exclude(
-        pk__in=mine
-    )
+
+def _pool_and_judged(
+    project: Project, expert: AbstractBaseUser, *, window: int, below_target: bool, with_judged: bool
+) -> tuple[Pool, set[str]]:
+    params: list[object] = [*in_flight_params(project, expert), project.pk, True]
     if below_target:
-        rows = rows.filter(judgement_count__lt=project.target_views_per_item)
-    rows = list(
-        rows.annotate(busy=Coalesce(Subquery(in_flight, output_field=IntegerField()), 0))
-        .order_by("judgement_count")
-        .values_list("id", "judgement_count", "busy", "rating__score", "rating__score_se")[:window]
-    )
+        params.append(project.target_views_per_item)
+    params.append(window)
+    if with_judged:
+        params += [expert.pk, project.pk]
+    with connection.cursor() as cursor:
+        cursor.execute(_pool_sql(below_target, with_judged), params)
+        rows = cursor.fetchall()
+    judged = {row[4] for row in rows if row[4] is not None}
+    rows = [row for row in rows if row[4] is None]
     # Plain tuples, not model instances: building 256 models costs more than the query.
     pool = Pool(
         item=np.array([row[0] for row in rows], np.int64),
-        location=np.array([0.0 if row[3] is None else row[3] for row in rows], np.float64),
-        spread=np.array([PRIOR_SD if row[4] is None else row[4] for row in rows], np.float64),
-        views=np.array([row[1] + row[2] for row in rows], np.int64),
+        location=np.array([0.0 if row[2] is None else row[2] for row in rows], np.float64),
+        spread=np.array([PRIOR_SD if row[3] is None else row[3] for row in rows], np.float64),
+        views=np.array([row[1] for row in rows], np.int64),
     )
+    return pool, judged
+
+
+def issue_pool(project: Project, expert: AbstractBaseUser, *, window: int, below_target: bool = True) -> Pool:
+    """The ``window`` least-viewed active items, with score, uncertainty and views (answered and
+    in flight). Items in the expert's own open tasks are left out.
+
+    One query, bounded by ``window``: it walks item_issue_order_idx in order and stops, so its
+    cost does not grow with the project; the project's tasks in flight are read once and joined
+    (``annotations.selectors.in_flight_sql``). Ties in views come back in id order; the
+    scheduler breaks them at random. A prepared SQL text: no ORM compilation per request.
+    """
+    pool, _ = _pool_and_judged(project, expert, window=window, below_target=below_target, with_judged=False)
     return pool
 
 
@@ -74,14 +106,18 @@ def next_batch(project: Project, expert: AbstractBaseUser, rng: np.random.Genera
 
     Raises ``ConsensusReached`` once the project has reached consensus. Items below the target
     views come first; when every item has its views but consensus is not reached yet, the
-    least-viewed items are shown again.
+    least-viewed items are shown again. One query (the pool and the expert's judged sets, see
+    ``judged_item_sets``), two when the items below the target run out.
     """
     if project.consensus_reached_at is not None:
         raise ConsensusReached("This ranking has reached consensus: no more batches are needed. Thank you!")
     params = SchedulerParams(batch_size=project.batch_size)
-    judged = judged_item_sets(project, expert)
+    judged: set[str] | None = None
     for below_target in (True, False):
-        pool = issue_pool(project, expert, window=params.window, below_target=below_target)
+        pool, sets = _pool_and_judged(
+            project, expert, window=params.window, below_target=below_target, with_judged=judged is None
+        )
+        judged = sets if judged is None else judged
         if len(pool) < params.batch_size and below_target:
             continue
         batch = choose_batch(pool, params=params, rng=rng, exclude_sets=judged)
