@@ -2,22 +2,73 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html_join
 
+from projects.models import Project
 from ranking.models import ItemRating, RatingState
+from ranking.selectors import Provisional, provisional_ratings
 from ranking.services import do_recompute_ratings
+
+
+class _ProvisionalByProject:
+    """Provisional ratings of the projects on one changelist page, computed once per request."""
+
+    def __init__(self) -> None:
+        self._of: dict[int, tuple[Provisional, dict[int, tuple[float, float, float, int]]]] = {}
+        self._periods: dict[int, int] = {}
+
+    def __call__(self, project: Project) -> tuple[Provisional, dict[int, tuple[float, float, float, int]]]:
+        if project.pk not in self._of:
+            provisional = provisional_ratings(project)
+            self._of[project.pk] = (provisional, provisional.of())
+        return self._of[project.pk]
+
+    def stored_periods(self, project: Project) -> int:
+        if project.pk not in self._periods:
+            state = RatingState.objects.filter(project=project).values_list("periods", flat=True).first()
+            self._periods[project.pk] = state or 0
+        return self._periods[project.pk]
+
+
+def _provisional_columns(lookup: _ProvisionalByProject) -> list[Callable[[ItemRating], str]]:
+    """Columns beside the stored values: the RD read now, and the rating, RD and views a fold
+    would store if the open period closed now (the same for an item the open period did not show,
+    except its RD, read at the period count the fold would reach)."""
+
+    @admin.display(description="RD now")
+    def rd_now(obj: ItemRating) -> str:
+        periods = lookup.stored_periods(obj.project)
+        return f"{obj.effective_rd(periods):.1f}"
+
+    @admin.display(description="provisional rating ± RD (views)")
+    def provisional(obj: ItemRating) -> str:
+        state, of = lookup(obj.project)
+        if obj.item_id in of:
+            rating, rd, _, views = of[obj.item_id]
+        else:
+            rating, rd, views = obj.rating, obj.effective_rd(state.periods), obj.views
+        return f"{rating:.1f} ± {rd:.1f} ({views})"
+
+    return [rd_now, provisional]
 
 
 @admin.register(ItemRating)
 class ItemRatingAdmin(admin.ModelAdmin):
     list_display = ["item", "project", "rank", "rank_interval", "score", "score_se", "rating", "rd", "views"]
+    # ``rd`` is the stored RD (when last rated); "RD now" adds the idle growth since.
     list_filter = ["project"]
     list_select_related = ["item__clip", "project"]
     ordering = ["project", "rank"]
     readonly_fields = [f.name for f in ItemRating._meta.fields]
+
+    def get_list_display(self, request: HttpRequest) -> list:
+        # Stored values, then the values read now and the provisional ones (the open period).
+        return [*self.list_display, *_provisional_columns(_ProvisionalByProject())]
 
     @admin.display(description="95% rank interval")
     def rank_interval(self, obj: ItemRating) -> str:

@@ -21,8 +21,11 @@ __all__ = [
     "CENTRE",
     "SCALE",
     "Glicko2Params",
+    "LazyState",
     "PairOutcomes",
     "Ratings",
+    "fold_periods",
+    "grown_rd",
     "initial_ratings",
     "rate_period",
     "rate_periods",
@@ -96,6 +99,19 @@ def initial_ratings(n: int, params: Glicko2Params) -> Ratings:
         rd=np.full(n, params.initial_rd, dtype=np.float64),
         volatility=np.full(n, params.initial_volatility, dtype=np.float64),
     )
+
+
+def grown_rd(rd: FloatArray | float, volatility: FloatArray | float, idle_periods: IntArray | int) -> FloatArray:
+    """RD after ``idle_periods`` periods without games: step 6 of [1]_ applied that many times.
+
+    phi* = sqrt(phi^2 + sigma^2) per period, and sigma does not change while idle, so k periods
+    give sqrt(phi^2 + k sigma^2). Lets a store keep an item's state from its last game and
+    derive the growth when read, instead of rewriting every idle item each period.
+    """
+    rd = np.asarray(rd, np.float64)
+    k = np.asarray(idle_periods)
+    grown = np.sqrt((rd / SCALE) ** 2 + k * np.asarray(volatility, np.float64) ** 2) * SCALE
+    return np.where(k > 0, grown, rd)  # exactly the stored value when not idle
 
 
 def _g(phi: FloatArray) -> FloatArray:
@@ -220,3 +236,61 @@ def rate_periods(
     for start, end in zip(starts, ends, strict=True):
         ratings = rate_period(ratings, outcomes.take(slice(start, end)), params)
     return ratings
+
+
+@dataclass(frozen=True)
+class LazyState:
+    """Ratings as stored: each item's state from the period it was last rated (``rated``, a count
+    of periods), its views; an item's RD at period count P is ``grown_rd(rd, volatility,
+    P - rated)`` (0 idle periods for an item never viewed, which keeps the initial state)."""
+
+    ratings: Ratings
+    views: IntArray
+    rated: IntArray
+
+    def idle(self, periods: int) -> IntArray:
+        return (self.views > 0) * (periods - self.rated)
+
+    def at(self, periods: int) -> Ratings:
+        """The full state at period count ``periods`` (idle RD growth applied)."""
+        r = self.ratings
+        return Ratings(r.rating, grown_rd(r.rd, r.volatility, self.idle(periods)), r.volatility)
+
+
+def fold_periods(
+    state: LazyState,
+    outcomes: PairOutcomes,
+    outcome_period: IntArray,
+    viewed: IntArray,
+    viewed_period: IntArray,
+    *,
+    periods: IntArray,
+    first_period: int,
+    params: Glicko2Params,
+) -> NDArray[np.bool_]:
+    """Rate consecutive periods into ``state`` (in place), touching only items that were viewed.
+
+    ``outcome_period`` and ``viewed_period`` label each game and each view (an item index in
+    ``viewed``) with its period; ``periods`` lists the labels in order (a period may have no
+    games), the first being period count ``first_period``. Each period is rated from the state at its start (idle RD growth
+    derived, step 6); only items viewed in it take the new state and ``rated`` = its count + 1.
+    The others keep their stored state: their growth stays derived. Returns which items changed.
+    """
+    n = len(state.ratings)
+    changed = np.zeros(n, bool)
+    for k, period in enumerate(periods.tolist()):
+        count = first_period + k
+        new = rate_period(state.at(count), outcomes.take(np.flatnonzero(outcome_period == period)), params)
+        seen = viewed[viewed_period == period]
+        touched = np.zeros(n, bool)
+        touched[seen] = True
+        for array, value in zip(
+            (state.ratings.rating, state.ratings.rd, state.ratings.volatility),
+            (new.rating, new.rd, new.volatility),
+            strict=True,
+        ):
+            array[touched] = value[touched]
+        state.rated[touched] = count + 1
+        np.add.at(state.views, seen, 1)
+        changed |= touched
+    return changed

@@ -7,6 +7,7 @@ from django.db import models
 
 from media_ingest.models import ProjectItem
 from projects.models import Project
+from ranking.glicko2 import grown_rd
 
 
 class ItemRating(models.Model):
@@ -15,9 +16,13 @@ class ItemRating(models.Model):
     item = models.OneToOneField(ProjectItem, on_delete=models.CASCADE, related_name="rating")
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="item_ratings")
     rating = models.FloatField()
-    rd = models.FloatField()
+    rd = models.FloatField(help_text="RD when last rated; read it through effective_rd (idle growth).")
     volatility = models.FloatField()
     views = models.PositiveIntegerField(default=0, help_text="Orderings that included this item.")
+    # Glicko-2 step 6 makes an idle item's RD grow every period; rather than rewrite every row
+    # each period, the row keeps the project's period count when it was last rated and readers
+    # derive the growth (``effective_rd``).
+    rated_period = models.PositiveIntegerField(default=0, help_text="RatingState.periods when last rated.")
     # The consensus fit (weighted Bradley-Terry over the whole log; logit units, higher = nearer
     # the axis start) and the rank it gives, 1 = nearest the axis start, with a 95% interval.
     score = models.FloatField(default=0.0)
@@ -36,6 +41,16 @@ class ItemRating(models.Model):
 
     def __str__(self) -> str:
         return f"{self.item}: {self.rating:.0f} ± {self.rd:.0f}"
+
+    def effective_rd(self, periods: int) -> float:
+        """The RD now, ``periods`` being the project's ``RatingState.periods``."""
+        return float(grown_rd(self.rd, self.volatility, idle_periods(periods, self.rated_period, self.views)))
+
+
+def idle_periods(periods: int, rated_period: int, views: int) -> int:
+    """Periods an item sat idle since it was last rated; 0 for an item never seen (its RD does
+    not grow before its first game, see docs/ranking.md). Works on numpy arrays too."""
+    return (views > 0) * (periods - rated_period)
 
 
 class RatingState(models.Model):

@@ -3,6 +3,8 @@ registered with annotations for kind "ranking")."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from functools import cache
 
 import numpy as np
@@ -15,10 +17,26 @@ from annotations.selectors import in_flight_params, in_flight_sql
 from media_ingest.models import Clip, ProjectItem
 from projects.models import Project
 from ranking.fit import FitParams
-from ranking.models import ItemRating
+from ranking.glicko2 import Glicko2Params, LazyState, Ratings, fold_periods, initial_ratings
+from ranking.models import ItemRating, RatingState
+from ranking.outcomes import orderings_to_outcomes, period_labels
 from ranking.scheduler import Pool, SchedulerParams, choose_batch
 
-__all__ = ["issue_pool", "judged_item_sets", "next_batch", "pending_judgements"]
+__all__ = [
+    "JudgementLog",
+    "ProjectItems",
+    "Provisional",
+    "glicko_params",
+    "issue_pool",
+    "judged_item_sets",
+    "judgement_log",
+    "next_batch",
+    "pending_judgements",
+    "project_items",
+    "provisional_ratings",
+    "stored_ratings",
+    "views_of",
+]
 
 PRIOR_SD = FitParams().prior_sd
 
@@ -138,3 +156,181 @@ def pending_judgements(project_id: int, after_id: int, limit: int) -> list[tuple
         .values_list("id", "created_at")[:limit]
     )
     return [(pk, created.timestamp()) for pk, created in rows]
+
+
+# --- Ratings as stored, the judgement log, and provisional ratings ------------------------------
+
+
+def glicko_params(project: Project) -> Glicko2Params:
+    return Glicko2Params(
+        tau=project.glicko_tau,
+        initial_rating=project.glicko_initial_rating,
+        initial_rd=project.glicko_initial_rd,
+        initial_volatility=project.glicko_initial_volatility,
+    )
+
+
+@dataclass(frozen=True)
+class ProjectItems:
+    """Item ids in increasing order; an item's position is its index in the rating arrays."""
+
+    ids: np.ndarray
+    index_of: Mapping[int, int]
+
+
+def project_items(project: Project) -> ProjectItems:
+    ids = np.array(sorted(ProjectItem.objects.filter(project=project).values_list("id", flat=True)), np.int64)
+    return ProjectItems(ids=ids, index_of={int(pk): i for i, pk in enumerate(ids.tolist())})
+
+
+READ_CHUNK = 50_000
+
+
+#: Up to this many items are read by id; more, and the project's rows are read in index order.
+BY_ID = 5000
+
+
+def stored_ratings(project: Project, items: ProjectItems, params: Glicko2Params) -> LazyState:
+    """The stored Glicko-2 state of ``items`` (the initial state where no row exists yet), read
+    in chunks straight into arrays (no model instances)."""
+    n = len(items.ids)
+    state = LazyState(initial_ratings(n, params), np.zeros(n, np.int64), np.zeros(n, np.int64))
+    rows = ItemRating.objects.filter(project=project)
+    if n <= BY_ID:
+        rows = rows.filter(item_id__in=items.ids.tolist())
+    query = rows.values_list("item_id", "rating", "rd", "volatility", "views", "rated_period")
+    chunk: list[tuple] = []
+    for row in query.iterator(chunk_size=READ_CHUNK):
+        chunk.append(row)
+        if len(chunk) == READ_CHUNK:
+            _fill(state, items, chunk)
+            chunk = []
+    _fill(state, items, chunk)
+    return state
+
+
+def _fill(state: LazyState, items: ProjectItems, chunk: list[tuple]) -> None:
+    if not chunk:
+        return
+    values = np.array(chunk, np.float64)
+    ids = values[:, 0].astype(np.int64)
+    at = np.searchsorted(items.ids, ids)
+    known = (at < len(items.ids)) & (items.ids[np.minimum(at, len(items.ids) - 1)] == ids)
+    at, values = at[known], values[known]
+    state.ratings.rating[at], state.ratings.rd[at], state.ratings.volatility[at] = (
+        values[:, 1],
+        values[:, 2],
+        values[:, 3],
+    )
+    state.views[at], state.rated[at] = values[:, 4].astype(np.int64), values[:, 5].astype(np.int64)
+
+
+@dataclass(frozen=True)
+class JudgementLog:
+    ids: list[int]
+    experts: list[int]
+    answers: list[dict]
+    created: list[float]
+
+    def __getitem__(self, part: slice) -> JudgementLog:
+        return JudgementLog(self.ids[part], self.experts[part], self.answers[part], self.created[part])
+
+
+def judgement_log(project: Project, *, after_id: int, up_to_id: int | None = None) -> JudgementLog:
+    """The project's judgements with ``after_id < id <= up_to_id``, in id order."""
+    rows = Judgement.objects.filter(project=project, id__gt=after_id)
+    if up_to_id is not None:
+        rows = rows.filter(id__lte=up_to_id)
+    log = JudgementLog([], [], [], [])
+    for pk, expert_id, answer, created in (
+        rows.order_by("id").values_list("id", "expert_id", "answer", "created_at").iterator(chunk_size=5000)
+    ):
+        log.ids.append(pk)
+        log.experts.append(expert_id)
+        log.answers.append(answer)
+        log.created.append(created.timestamp())
+    return log
+
+
+def known_answers(answers: Sequence[dict], index_of: Mapping[int, int]) -> list[dict]:
+    """Orderings restricted to items still in the project (a removed item drops out of the log)."""
+    return [
+        {
+            "ordering": [i for i in a.get("ordering", []) if i in index_of],
+            "ties": [[i for i in g if i in index_of] for g in a.get("ties", [])],
+        }
+        for a in answers
+    ]
+
+
+def views_of(answers: Sequence[dict], index_of: Mapping[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """(item index, judgement position) of every item shown in ``answers`` (already known)."""
+    item = np.fromiter((index_of[i] for a in answers for i in a["ordering"]), np.int64)
+    position = np.repeat(np.arange(len(answers), dtype=np.int64), [len(a["ordering"]) for a in answers])
+    return item, position
+
+
+def fold_log(
+    state: LazyState, log: JudgementLog, labels: np.ndarray, *, index_of: Mapping[int, int], first_period: int, params
+) -> np.ndarray:
+    """Rate the periods of ``log`` (labelled ``labels``) into ``state``; returns the changed items.
+    The one code path of a fold, a recompute and the provisional ratings."""
+    answers = known_answers(log.answers, index_of)
+    indexed = orderings_to_outcomes(answers, [0] * len(answers), index_of)
+    viewed, position = views_of(answers, index_of)
+    return fold_periods(
+        state,
+        indexed.outcomes,
+        labels[indexed.judgement],
+        viewed,
+        labels[position],
+        periods=np.unique(labels),
+        first_period=first_period,
+        params=params,
+    )
+
+
+@dataclass(frozen=True)
+class Provisional:
+    """Glicko-2 ratings as a fold would store them if the open period closed now (nothing is
+    written): the items of the unfolded orderings, and the period count they reach. Every other
+    item keeps its stored state, its RD read at ``periods``."""
+
+    periods: int
+    judgements: int
+    item_ids: np.ndarray
+    ratings: Ratings
+    views: np.ndarray
+
+    def of(self) -> dict[int, tuple[float, float, float, int]]:
+        """item id -> (rating, rd, volatility, views)."""
+        r = self.ratings
+        return {
+            int(i): (float(r.rating[k]), float(r.rd[k]), float(r.volatility[k]), int(self.views[k]))
+            for k, i in enumerate(self.item_ids.tolist())
+        }
+
+
+def provisional_ratings(project: Project) -> Provisional:
+    """Apply the unfolded judgements (the open period, and any closed period a fold has not
+    reached yet) to the stored ratings in memory. Reads the unfolded log and the rows of the items
+    it shows: its cost follows the open period, not the project."""
+    state = RatingState.objects.filter(project=project).values_list("periods", "last_judgement_id").first()
+    periods, watermark = state or (0, 0)
+    log = judgement_log(project, after_id=watermark)
+    shown = sorted({int(i) for a in log.answers for i in a.get("ordering", [])})
+    alive = ProjectItem.objects.filter(project=project, id__in=shown).values_list("id", flat=True)
+    ids = np.array(sorted(alive), np.int64)
+    items = ProjectItems(ids=ids, index_of={int(pk): i for i, pk in enumerate(ids.tolist())})
+    params = glicko_params(project)
+    lazy = stored_ratings(project, items, params)
+    labels = period_labels(
+        log.created,
+        every_judgements=project.rating_period_judgements,
+        every_seconds=project.rating_period_minutes * 60.0,
+    )
+    fold_log(lazy, log, labels, index_of=items.index_of, first_period=periods, params=params)
+    reached = periods + len(np.unique(labels))
+    return Provisional(
+        periods=reached, judgements=len(log.ids), item_ids=ids, ratings=lazy.at(reached), views=lazy.views
+    )

@@ -8,6 +8,7 @@ every insert has committed. On SQLite writers are serialised already and both ar
 
 from __future__ import annotations
 
+import io
 import logging
 import time
 from collections.abc import Sequence
@@ -22,7 +23,7 @@ from annotations.models import Judgement
 from media_ingest.models import ProjectItem
 from projects.models import Project
 from ranking.fit import rank_breaking_weights
-from ranking.glicko2 import Glicko2Params, Ratings, initial_ratings, rate_period
+from ranking.glicko2 import LazyState, initial_ratings
 from ranking.models import ItemRating, RatingState
 from ranking.outcomes import closed_periods, orderings_to_outcomes, period_labels
 from ranking.reliability import (
@@ -31,6 +32,16 @@ from ranking.reliability import (
     scale_separation_reliability,
     split_half_reliability,
 )
+from ranking.selectors import (
+    JudgementLog,
+    ProjectItems,
+    fold_log,
+    glicko_params,
+    judgement_log,
+    known_answers,
+    project_items,
+    stored_ratings,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -38,23 +49,14 @@ __all__ = [
     "RANKING_LOCK_NAMESPACE",
     "do_close_rating_periods",
     "do_recompute_ratings",
-    "glicko_params",
     "period_is_due",
 ]
 
 #: First key of the advisory lock pair; the second is the project id.
 RANKING_LOCK_NAMESPACE = 4_200_001
 LOCK_TIMEOUT = "30s"
-WRITE_BATCH = 2000
-
-
-def glicko_params(project: Project) -> Glicko2Params:
-    return Glicko2Params(
-        tau=project.glicko_tau,
-        initial_rating=project.glicko_initial_rating,
-        initial_rd=project.glicko_initial_rd,
-        initial_volatility=project.glicko_initial_volatility,
-    )
+#: Rows per COPY into the fold's temporary table (bounds the fold's memory at 1,000,000 items).
+WRITE_BATCH = 100_000
 
 
 def _is_postgres() -> bool:
@@ -87,89 +89,6 @@ def _committed_watermark(project_id: int) -> int:
 
 
 @dataclass(frozen=True)
-class _Items:
-    ids: np.ndarray
-    index_of: dict[int, int]
-
-
-def _project_items(project: Project) -> _Items:
-    ids = np.array(sorted(ProjectItem.objects.filter(project=project).values_list("id", flat=True)), np.int64)
-    return _Items(ids=ids, index_of={int(pk): i for i, pk in enumerate(ids)})
-
-
-def _load_ratings(project: Project, items: _Items, params: Glicko2Params) -> tuple[Ratings, np.ndarray]:
-    ratings = initial_ratings(len(items.ids), params)
-    views = np.zeros(len(items.ids), np.int64)
-    for item_id, rating, rd, volatility, seen in ItemRating.objects.filter(project=project).values_list(
-        "item_id", "rating", "rd", "volatility", "views"
-    ):
-        i = items.index_of.get(item_id)
-        if i is not None:
-            ratings.rating[i], ratings.rd[i], ratings.volatility[i], views[i] = rating, rd, volatility, seen
-    return ratings, views
-
-
-@dataclass(frozen=True)
-class _Log:
-    ids: list[int]
-    experts: list[int]
-    answers: list[dict]
-    created: list[float]
-
-
-def _read_log(project: Project, *, after_id: int, up_to_id: int) -> _Log:
-    rows = (
-        Judgement.objects.filter(project=project, id__gt=after_id, id__lte=up_to_id)
-        .order_by("id")
-        .values_list("id", "expert_id", "answer", "created_at")
-    )
-    log = _Log([], [], [], [])
-    for pk, expert_id, answer, created in rows.iterator(chunk_size=5000):
-        log.ids.append(pk)
-        log.experts.append(expert_id)
-        log.answers.append(answer)
-        log.created.append(created.timestamp())
-    return log
-
-
-def _known(answers: Sequence[dict], items: _Items) -> list[dict]:
-    """Orderings restricted to items still in the project (a removed item drops out of the log)."""
-    return [
-        {
-            "ordering": [i for i in a.get("ordering", []) if i in items.index_of],
-            "ties": [[i for i in g if i in items.index_of] for g in a.get("ties", [])],
-        }
-        for a in answers
-    ]
-
-
-def _fold_periods(
-    ratings: Ratings, views: np.ndarray, log: _Log, *, labels: np.ndarray, items: _Items, params: Glicko2Params
-) -> Ratings:
-    """Rate each period of ``log`` in turn. Items never seen keep the initial state (an item
-    added late is not penalised for periods before it existed, so the fold does not depend on
-    when items were added)."""
-    answers = _known(log.answers, items)
-    indexed = orderings_to_outcomes(answers, [0] * len(answers), items.index_of)
-    outcome_period = labels[indexed.judgement]
-    fresh = initial_ratings(len(items.ids), params)
-    for period in np.unique(labels):
-        mine = np.flatnonzero(outcome_period == period)
-        ratings = rate_period(ratings, indexed.outcomes.take(mine), params)
-        for j in np.flatnonzero(labels == period):
-            for item_id in answers[j]["ordering"]:
-                views[items.index_of[item_id]] += 1
-        never = views == 0
-        for array, initial in zip(
-            (ratings.rating, ratings.rd, ratings.volatility),
-            (fresh.rating, fresh.rd, fresh.volatility),
-            strict=True,
-        ):
-            array[never] = initial[never]
-    return ratings
-
-
-@dataclass(frozen=True)
 class Reliability:
     ssr: float
     split_half_experts: float
@@ -177,9 +96,11 @@ class Reliability:
     experts: list[dict]
 
 
-def _consensus(project: Project, items: _Items, log: _Log, seed: int) -> tuple[dict[str, np.ndarray], Reliability]:
+def _consensus(
+    project: Project, items: ProjectItems, log: JudgementLog, seed: int
+) -> tuple[dict[str, np.ndarray], Reliability]:
     """The consensus fit of the whole folded log, its ranks and its reliability."""
-    answers = _known(log.answers, items)
+    answers = known_answers(log.answers, items.index_of)
     expert_ids = sorted(set(log.experts))
     expert_index = {e: i for i, e in enumerate(expert_ids)}
     indexed = orderings_to_outcomes(answers, [expert_index[e] for e in log.experts], items.index_of)
@@ -223,41 +144,110 @@ def _nan_to_none(value: float) -> float | None:
     return None if not np.isfinite(value) else float(value)
 
 
+#: The rows a fold writes, in this order: the temporary table's columns and the upsert's.
+_COLUMNS = [
+    ("item_id", "bigint"),
+    ("rating", "float8"),
+    ("rd", "float8"),
+    ("volatility", "float8"),
+    ("views", "bigint"),
+    ("rated_period", "bigint"),
+    ("score", "float8"),
+    ("score_se", "float8"),
+    ("rank", "bigint"),
+    ("rank_low", "bigint"),
+    ("rank_high", "bigint"),
+]
+_PG_BINARY_HEADER = b"PGCOPY\n\xff\r\n\x00" + (0).to_bytes(4, "big") + (0).to_bytes(4, "big")
+_PG_BINARY_TRAILER = (-1).to_bytes(2, "big", signed=True)
+
+
+def _copy_binary(columns: list[np.ndarray], rows: slice) -> bytes:
+    """PostgreSQL's binary COPY format for ``rows`` of ``columns``, built by numpy (no Python
+    object per value; floats travel bit for bit, so a recompute and the folds store the same)."""
+    fields: list[tuple[str, str]] = [("count", ">i2")]
+    for k, column in enumerate(columns):
+        fields += [(f"len{k}", ">i4"), (f"v{k}", ">f8" if column.dtype.kind == "f" else ">i8")]
+    part = columns[0][rows]
+    record = np.empty(len(part), dtype=np.dtype(fields))
+    record["count"] = len(columns)
+    for k, column in enumerate(columns):
+        record[f"len{k}"] = 8
+        record[f"v{k}"] = column[rows]
+    return _PG_BINARY_HEADER + record.tobytes() + _PG_BINARY_TRAILER
+
+
+def _upsert_postgres(project: Project, columns: list[np.ndarray]) -> None:
+    """COPY the rows into a temporary table, then one INSERT ... ON CONFLICT DO UPDATE."""
+    table = ItemRating._meta.db_table
+    names = [name for name, _ in _COLUMNS]
+    assigned = ", ".join(f"{name} = EXCLUDED.{name}" for name in names[1:])
+    with connection.cursor() as cursor:
+        # Dropped at commit; a fold nested in an outer transaction (tests, the admin) may meet its own.
+        cursor.execute("DROP TABLE IF EXISTS pg_temp.ranking_fold_rows")
+        cursor.execute(
+            "CREATE TEMPORARY TABLE ranking_fold_rows ("
+            + ", ".join(f"{name} {kind}" for name, kind in _COLUMNS)
+            + ") ON COMMIT DROP"
+        )
+        for start in range(0, len(columns[0]), WRITE_BATCH):
+            data = _copy_binary(columns, slice(start, start + WRITE_BATCH))
+            cursor.copy_expert("COPY ranking_fold_rows FROM STDIN WITH (FORMAT binary)", io.BytesIO(data))
+        cursor.execute(
+            f"INSERT INTO {table} ({', '.join(names)}, project_id, updated_at) "  # noqa: S608 - our names
+            f"SELECT {', '.join(names)}, %s, now() FROM ranking_fold_rows "
+            f"ON CONFLICT (item_id) DO UPDATE SET {assigned}, updated_at = EXCLUDED.updated_at",
+            [project.pk],
+        )
+
+
+def _upsert_portable(project: Project, columns: list[np.ndarray]) -> None:
+    """SQLite (the embedded default): batched INSERT ... ON CONFLICT DO UPDATE through the ORM."""
+    names = [name for name, _ in _COLUMNS]
+    as_python = [column.tolist() for column in columns]
+    rows = [
+        ItemRating(project=project, **dict(zip(names, values, strict=True))) for values in zip(*as_python, strict=True)
+    ]
+    ItemRating.objects.bulk_create(
+        rows,
+        batch_size=2000,
+        update_conflicts=True,
+        unique_fields=["item"],
+        update_fields=[*names[1:], "updated_at"],
+    )
+
+
 def _write(
     project: Project,
     *,
     state: RatingState,
-    items: _Items,
-    ratings: Ratings,
-    views: np.ndarray,
+    items: ProjectItems,
+    lazy: LazyState,
     consensus: dict[str, np.ndarray],
     reliability: Reliability,
 ) -> None:
-    existing = {r.item_id: r for r in ItemRating.objects.filter(project=project)}
-    changed, created = [], []
-    for i, item_id in enumerate(items.ids.tolist()):
-        row = existing.get(item_id) or ItemRating(item_id=item_id, project=project)
-        row.rating, row.rd, row.volatility = (
-            float(ratings.rating[i]),
-            float(ratings.rd[i]),
-            float(ratings.volatility[i]),
-        )
-        row.views = int(views[i])
-        row.score, row.score_se = float(consensus["score"][i]), float(consensus["score_se"][i])
-        row.rank, row.rank_low, row.rank_high = (int(consensus[k][i]) for k in ("rank", "rank_low", "rank_high"))
-        (changed if row.pk else created).append(row)
-    fields = ["rating", "rd", "volatility", "views", "score", "score_se", "rank", "rank_low", "rank_high", "updated_at"]
-    now = timezone.now()
-    for row in changed:
-        row.updated_at = now
-    ItemRating.objects.bulk_update(changed, fields, batch_size=WRITE_BATCH)
-    ItemRating.objects.bulk_create(created, batch_size=WRITE_BATCH)
+    """One set-based upsert of every item's row: the consensus fit moves every item on a refit,
+    and it is what the issuing pool and the admin's rank order read in SQL (see README, "Writes").
+    Glicko-2 values change only for the items that played; idle growth is never written."""
+    columns = [
+        items.ids,
+        lazy.ratings.rating,
+        lazy.ratings.rd,
+        lazy.ratings.volatility,
+        lazy.views,
+        lazy.rated,
+        np.asarray(consensus["score"], np.float64),
+        np.asarray(consensus["score_se"], np.float64),
+        *(np.asarray(consensus[k], np.int64) for k in ("rank", "rank_low", "rank_high")),
+    ]
+    if len(items.ids):
+        (_upsert_postgres if _is_postgres() else _upsert_portable)(project, columns)
     state.ssr = reliability.ssr
     state.split_half_experts = _nan_to_none(reliability.split_half_experts)
     state.split_half_judgements = _nan_to_none(reliability.split_half_judgements)
     state.experts = reliability.experts
     state.save()
-    _check_consensus(project, reliability.ssr, views)
+    _check_consensus(project, reliability.ssr, lazy.views)
 
 
 def _check_consensus(project: Project, ssr: float, views: np.ndarray) -> None:
@@ -286,12 +276,13 @@ def _fold(project: Project, *, from_scratch: bool) -> int:
         if from_scratch:
             state.last_judgement_id, state.periods, state.judgements = 0, 0, 0
         params = glicko_params(project)
-        items = _project_items(project)
+        items = project_items(project)
         if from_scratch:
-            ratings, views = initial_ratings(len(items.ids), params), np.zeros(len(items.ids), np.int64)
+            n = len(items.ids)
+            lazy = LazyState(initial_ratings(n, params), np.zeros(n, np.int64), np.zeros(n, np.int64))
         else:
-            ratings, views = _load_ratings(project, items, params)
-        pending = _read_log(project, after_id=state.last_judgement_id, up_to_id=watermark)
+            lazy = stored_ratings(project, items, params)
+        pending = judgement_log(project, after_id=state.last_judgement_id, up_to_id=watermark)
         labels = period_labels(
             pending.created,
             every_judgements=project.rating_period_judgements,
@@ -308,31 +299,24 @@ def _fold(project: Project, *, from_scratch: bool) -> int:
             state.period_started_at = _started(pending)
             state.save(update_fields=["period_started_at", "updated_at"])
             return 0
-        folded = _Log(pending.ids[:done], pending.experts[:done], pending.answers[:done], pending.created[:done])
-        ratings = _fold_periods(ratings, views, folded, labels=labels[:done], items=items, params=params)
+        folded = pending[:done]
+        fold_log(lazy, folded, labels[:done], index_of=items.index_of, first_period=state.periods, params=params)
         periods = len(np.unique(labels[:done]))
         if done:
             state.last_judgement_id = folded.ids[-1]
         state.periods += periods
         state.judgements += done
-        rest = _Log(pending.ids[done:], pending.experts[done:], pending.answers[done:], pending.created[done:])
-        state.period_started_at = _started(rest)
+        state.period_started_at = _started(pending[done:])
+        del pending
         # A recompute has just read the whole log (``folded``); an incremental fold reads it here.
-        whole = folded if from_scratch else _read_log(project, after_id=0, up_to_id=state.last_judgement_id)
+        whole = folded if from_scratch else judgement_log(project, after_id=0, up_to_id=state.last_judgement_id)
         consensus, reliability = _consensus(project, items, whole, seed=state.last_judgement_id)
-        _write(
-            project,
-            state=state,
-            items=items,
-            ratings=ratings,
-            views=views,
-            consensus=consensus,
-            reliability=reliability,
-        )
+        del whole, folded
+        _write(project, state=state, items=items, lazy=lazy, consensus=consensus, reliability=reliability)
         return periods
 
 
-def _started(log: _Log) -> datetime | None:
+def _started(log: JudgementLog) -> datetime | None:
     """When the log's first judgement was created (from the timestamp already read)."""
     if not log.ids:
         return None

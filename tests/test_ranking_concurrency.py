@@ -10,11 +10,11 @@ from django.db import connection
 
 from annotations.models import Judgement
 from projects.services import do_add_member
-from ranking.models import ItemRating, RatingState
+from ranking.models import RatingState
 from ranking.outcomes import closed_periods, period_labels
 from ranking.services import do_close_rating_periods, do_recompute_ratings
 from tests.conftest import is_postgres, make_user, need
-from tests.test_ranking_support import eager_tasks, quality_of, ranking_project, work  # noqa: F401 - fixture
+from tests.test_ranking_support import eager_tasks, effective_snapshot, quality_of, ranking_project, work  # noqa: F401 - fixture
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres, pytest.mark.usefixtures("eager_tasks")]
 
@@ -22,7 +22,8 @@ FIELDS = ["item_id", "rating", "rd", "volatility", "views", "score", "score_se",
 
 
 def snapshot(project) -> list[tuple]:
-    return list(ItemRating.objects.filter(project=project).order_by("item_id").values_list(*FIELDS))
+    """Every item's values as readers see them: the RD read at the project's period count."""
+    return effective_snapshot(project, FIELDS)
 
 
 def test_parallel_submissions_during_recomputes_lose_and_double_nothing():

@@ -13,7 +13,7 @@ from annotations.models import Judgement
 from projects.models import Project
 from ranking.models import ItemRating, RatingState
 from ranking.services import do_close_rating_periods, do_recompute_ratings
-from tests.test_ranking_support import eager_tasks, quality_of, ranking_project, work  # noqa: F401 - fixture
+from tests.test_ranking_support import eager_tasks, effective_snapshot, quality_of, ranking_project, work  # noqa: F401 - fixture
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("eager_tasks")]
 
@@ -21,7 +21,8 @@ FIELDS = ["item_id", "rating", "rd", "volatility", "views", "score", "score_se",
 
 
 def snapshot(project) -> list[tuple]:
-    return list(ItemRating.objects.filter(project=project).order_by("item_id").values_list(*FIELDS))
+    """Every item's values as readers see them: the RD read at the project's period count."""
+    return effective_snapshot(project, FIELDS)
 
 
 def test_incremental_periods_and_a_full_recompute_reach_the_same_state(

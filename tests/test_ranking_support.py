@@ -9,6 +9,7 @@ from annotations.errors import ConsensusReached
 from annotations.models import Task
 from annotations.services import do_issue_next_task, do_submit_judgement
 from projects.services import do_add_member
+from ranking.models import ItemRating, RatingState
 from tests.conftest import make_project
 from tests.factories import project_items
 from unity.celery import app as celery_app
@@ -50,3 +51,14 @@ def work(project, expert, quality, rng, rounds: int):
 def eager_tasks(monkeypatch):
     """Run queued tasks in-process (as the embedded default does), also when REDIS_URL is set."""
     monkeypatch.setitem(celery_app.conf, "task_always_eager", True)
+
+
+def effective_snapshot(project, fields: list[str]) -> list[tuple]:
+    """``fields`` of every ItemRating row in item order, with ``rd`` read as readers read it
+    (``ItemRating.effective_rd`` at the project's period count) and the row's period count."""
+    periods = RatingState.objects.filter(project=project).values_list("periods", flat=True).first() or 0
+    rows = []
+    for rating in ItemRating.objects.filter(project=project).order_by("item_id"):
+        values = tuple(rating.effective_rd(periods) if f == "rd" else getattr(rating, f) for f in fields)
+        rows.append((*values, rating.rated_period))
+    return rows
