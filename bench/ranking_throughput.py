@@ -1,113 +1,331 @@
-"""Full Glicko-2 recompute of 1,000,000 pairwise outcomes over 100,000 items, beside the glicko2
-PyPI package's per-player loop on the same data, in the same run.
+"""A full rating recompute of 1,000,000 pairwise outcomes over 100,000 items, database included,
+beside the numpy-only work on the same log measured in the same run.
 
-The package is timed on a subset of each period's players (``--package-players``) and
-extrapolated by games processed, because the whole run would take minutes; the printout says so.
+1. Builds a ranking project in the bench database (DATABASE_URL, default PostgreSQL
+   ``unity_bench_h2``, dropped and built afresh): the items by one INSERT ... SELECT over
+   generate_series, ~66,667 orderings of 6 items (15 pairs each) as tasks and judgements by COPY.
+2. numpy-only: the recompute's computation on the log already in memory (rating periods with
+   Glicko-2, the consensus fit, rank intervals, split-half reliability): what
+   ``do_recompute_ratings`` computes, without reading or writing the database.
+3. ``do_recompute_ratings`` end to end (read the log, compute, write every row), in a fresh child
+   process so its peak RSS is the fold's own; then one more period of judgements and one
+   incremental fold (``do_close_rating_periods``), also in a child.
+4. With ``--package``, the glicko2 PyPI package's per-player loop on a sample, extrapolated.
 
-    .venv/bin/python bench/ranking_throughput.py [--periods 20]
+    .venv/bin/python bench/ranking_throughput.py [--items 100000] [--outcomes 1000000] [--periods 20]
 """
 
 from __future__ import annotations
 
 import argparse
+import io
+import json
+import os
+import resource
+import secrets
+import subprocess
 import sys
 import time
+import uuid
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/unity_bench_h2")
+os.environ.setdefault("UNITY_VAR_DIR", str(ROOT / "var" / "bench_throughput"))
+os.environ.setdefault("DJANGO_DEBUG", "0")
+os.environ.setdefault("SECRET_KEY", "bench-" + secrets.token_hex(16))
+os.environ.setdefault("ALLOWED_HOSTS", "127.0.0.1")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "unity.settings")
+os.environ.pop("REDIS_URL", None)  # no broker: nothing here queues work
 
-from ranking.fit import fit_bradley_terry, rank_breaking_weights
-from ranking.glicko2 import Glicko2Params, PairOutcomes, initial_ratings, rate_period, rate_periods
-
-N_ITEMS = 100_000
-N_OUTCOMES = 1_000_000
+SLUG = "throughput"
+BATCH = 6
+PAIRS = BATCH * (BATCH - 1) // 2
 
 
-def make_outcomes(rng: np.random.Generator) -> PairOutcomes:
-    """Orderings of 6 random items (15 pairs each) from a latent quality with Thurstone noise."""
-    quality = rng.standard_normal(N_ITEMS)
-    n_orderings = N_OUTCOMES // 15 + 1
-    batches = np.argsort(rng.random((n_orderings, N_ITEMS // 1000)), axis=1)[:, :6]  # distinct columns
-    batches = batches * 1000 + rng.integers(0, 1000, size=(n_orderings, 1))  # distinct items per row
-    batches %= N_ITEMS
+def recreate_database() -> None:
+    url = urlsplit(os.environ["DATABASE_URL"])
+    name = url.path.lstrip("/")
+    if not name.startswith("unity_bench"):
+        raise SystemExit(f"refusing to drop {name!r}: the bench database's name starts with unity_bench")
+    where = ["-h", url.hostname or "127.0.0.1", "-p", str(url.port or 5432), "-U", url.username or "postgres"]
+    subprocess.run(["dropdb", *where, "--if-exists", "--force", name], check=True)
+    subprocess.run(["createdb", *where, name], check=True)
+
+
+def setup_django(*, fresh: bool) -> None:
+    if fresh and os.environ["DATABASE_URL"].startswith("postgres"):
+        recreate_database()
+    import django
+
+    django.setup()
+    if fresh:
+        from django.core.management import call_command
+
+        call_command("migrate", verbosity=0)
+
+
+def orderings(n_items: int, n_orderings: int, rng: np.random.Generator) -> np.ndarray:
+    """Orderings of 6 distinct random items (indices) by a latent quality with Thurstone noise."""
+    quality = rng.standard_normal(n_items)
+    stride = n_items // BATCH
+    batches = (np.arange(BATCH) * stride + rng.integers(0, stride, size=(n_orderings, 1))) % n_items
+    batches = (batches + rng.integers(0, n_items, size=(n_orderings, 1))) % n_items  # distinct per row
     perceived = quality[batches] + rng.standard_normal(batches.shape)
-    ordered = np.take_along_axis(batches, np.argsort(-perceived, axis=1), axis=1)
-    i, j = np.triu_indices(6, k=1)
-    first = ordered[:, i].ravel()[:N_OUTCOMES]
-    second = ordered[:, j].ravel()[:N_OUTCOMES]
-    return PairOutcomes(first.astype(np.int64), second.astype(np.int64), np.ones(N_OUTCOMES))
+    return np.take_along_axis(batches, np.argsort(-perceived, axis=1), axis=1)
 
 
-def package_period_time(
-    ratings_r: np.ndarray, ratings_rd: np.ndarray, vol: np.ndarray, period: PairOutcomes, players: np.ndarray
-) -> tuple[float, int]:
-    """The package's loop: one Player per item, update_player with its games. Returns (s, games)."""
-    import glicko2
+def insert_series(model: type, count: int, expressions: dict[str, tuple[str, list]], *, source: str = "") -> None:
+    """INSERT rows of ``model`` in one statement, one per row of ``source`` (default: ``g`` over
+    1..count): columns in ``expressions`` take that SQL and parameters, the others their default."""
+    from django.db import connection
 
-    player_side = np.concatenate([period.first, period.second])
-    opponent = np.concatenate([period.second, period.first])
-    score = np.concatenate([period.score, 1.0 - period.score])
-    order = np.argsort(player_side, kind="stable")
-    player_side, opponent, score = player_side[order], opponent[order], score[order]
-    starts = np.searchsorted(player_side, players)
-    ends = np.searchsorted(player_side, players, side="right")
-    games = 0
-    started = time.perf_counter()
-    for p, s, e in zip(players, starts, ends, strict=True):
-        if s == e:
+    columns, values, args = [], [], []
+    for f in model._meta.concrete_fields:
+        if f.primary_key and f.column not in expressions:
             continue
-        player = glicko2.Player(rating=float(ratings_r[p]), rd=float(ratings_rd[p]), vol=float(vol[p]))
-        opp = opponent[s:e]
-        player.update_player(ratings_r[opp].tolist(), ratings_rd[opp].tolist(), score[s:e].tolist())
-        games += e - s
-    return time.perf_counter() - started, games
+        columns.append(f.column)
+        sql, params = expressions.get(f.column, ("%s", [f.get_db_prep_save(f.get_default(), connection)]))
+        values.append(sql)
+        args += params
+    sql = f"INSERT INTO {model._meta.db_table} ({', '.join(columns)}) SELECT {', '.join(values)} FROM "  # noqa: S608
+    with connection.cursor() as cursor:
+        if source:
+            cursor.execute(sql + source, args)
+        else:
+            cursor.execute(sql + "generate_series(1, %s) g", [*args, count])
+
+
+def copy_text(table: str, columns: list[str], lines: list[str]) -> None:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.copy_expert(f"COPY {table} ({', '.join(columns)}) FROM STDIN", io.StringIO("\n".join(lines) + "\n"))
+
+
+def copy_judgements(project: object, rows: list[list[int]], experts: list[int], first: datetime) -> list[dict]:
+    """Answered tasks and their judgements by COPY, one a second from ``first``; returns the answers."""
+    from annotations.models import Judgement, Task
+
+    tasks, judgements, answers = [], [], []
+    for j, (row, expert) in enumerate(zip(rows, experts, strict=True)):
+        task, created = uuid.uuid4(), (first + timedelta(seconds=j)).isoformat()
+        key = "-".join(str(i) for i in sorted(row))
+        answer = {"ordering": row, "ties": []}
+        answers.append(answer)
+        tasks.append(f"{task}\t{project.pk}\t{expert}\t{Task.Status.ANSWERED}\t{key}\t{created}\t{created}\t{created}")
+        judgements.append(f"{task}\t{project.pk}\t{expert}\t{json.dumps(answer)}\t{created}")
+    task_columns = ["id", "project_id", "expert_id", "status", "item_set_key", "issued_at", "expires_at", "closed_at"]
+    copy_text(Task._meta.db_table, [*task_columns, "skip_reason"], [t + "\t" for t in tasks])
+    judgement_columns = ["task_id", "project_id", "expert_id", "answer", "created_at"]
+    defaults = "\tf\t\t0\t{}"  # not_sure, feedback, time_on_task_ms, client_info
+    copy_text(
+        Judgement._meta.db_table,
+        [*judgement_columns, "not_sure", "feedback", "time_on_task_ms", "client_info"],
+        [j + defaults for j in judgements],
+    )
+    return answers
+
+
+def build(n_items: int, batches: np.ndarray, *, per_period: int, experts: int) -> tuple[object, dict]:
+    """The project, its items and the judgement log; returns (project, the log as answers)."""
+    from django.contrib.auth import get_user_model
+    from django.db import transaction
+
+    from media_ingest.models import Clip, ProjectItem
+    from tests.support import make_project
+
+    started = time.perf_counter()
+    users = [get_user_model().objects.create(username=f"bench-expert-{i}") for i in range(experts)]
+    with transaction.atomic():
+        project = make_project("ranking", slug=SLUG, rating_period_judgements=per_period, rating_period_minutes=24 * 60)
+        now = datetime.now(UTC)
+        insert_series(
+            Clip,
+            n_items,
+            {
+                "code": ("md5(%s || g::text)", [SLUG]),
+                "status": ("%s", [Clip.Status.READY]),
+                "created_at": ("%s", [now]),
+                "updated_at": ("%s", [now]),
+            },
+        )
+        insert_series(
+            ProjectItem,
+            n_items,
+            {"project_id": ("%s", [project.pk]), "clip_id": ("c.id", []), "created_at": ("%s", [now])},
+            source=f"{Clip._meta.db_table} c ORDER BY c.id",
+        )
+        ids = np.array(sorted(ProjectItem.objects.filter(project=project).values_list("id", flat=True)), np.int64)
+        item_ids = ids[batches]
+        # Judgements a second apart, a month ago: periods by count, all closed by time.
+        first = now - timedelta(days=30)
+        who = [users[int(e)].pk for e in np.arange(len(batches)) % experts]
+        answers = copy_judgements(project, item_ids.tolist(), who, first)
+    print(
+        f"built: {n_items:,} items, {len(batches):,} orderings ({len(batches) * PAIRS:,} outcomes), "
+        f"{per_period:,} orderings per period, {experts} experts, in {time.perf_counter() - started:.1f} s",
+        flush=True,
+    )
+    return project, {"ids": ids, "answers": answers, "experts": who, "first": first}
+
+
+def numpy_only(project: object, log: dict) -> tuple[float, float]:
+    """What do_recompute_ratings computes, from the log in memory: no database."""
+    from ranking.glicko2 import LazyState, initial_ratings
+    from ranking.outcomes import period_labels
+    from ranking.selectors import JudgementLog, ProjectItems, fold_log, glicko_params
+    from ranking.services import compute_consensus
+
+    ids = log["ids"]
+    items = ProjectItems(ids=ids, index_of={int(pk): i for i, pk in enumerate(ids.tolist())})
+    created = [log["first"].timestamp() + j for j in range(len(log["answers"]))]
+    judgements = JudgementLog(list(range(1, len(created) + 1)), log["experts"], log["answers"], created)
+    started = time.perf_counter()
+    params = glicko_params(project)
+    lazy = LazyState(initial_ratings(len(ids), params), np.zeros(len(ids), np.int64), np.zeros(len(ids), np.int64))
+    labels = period_labels(
+        created,
+        every_judgements=project.rating_period_judgements,
+        every_seconds=project.rating_period_minutes * 60.0,
+    )
+    fold_log(lazy, judgements, labels, index_of=items.index_of, first_period=0, params=params)
+    glicko = time.perf_counter() - started
+    compute_consensus(project, items, judgements, seed=judgements.ids[-1])
+    return time.perf_counter() - started, glicko
+
+
+def child(what: str) -> dict:
+    """Run ``what`` (recompute | incremental) in a fresh process; its time and peak RSS."""
+    out = subprocess.run(
+        [sys.executable, __file__, "--child", what], check=True, capture_output=True, text=True, env=os.environ
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def run_child(what: str) -> None:
+    setup_django(fresh=False)
+    from projects.models import Project
+    from ranking.services import do_close_rating_periods, do_recompute_ratings
+
+    project = Project.objects.get(slug=SLUG)
+    before = high_water_mb()
+    started = time.perf_counter()
+    periods = do_recompute_ratings(project) if what == "recompute" else do_close_rating_periods(project.pk)
+    seconds = time.perf_counter() - started
+    print(json.dumps({"seconds": seconds, "periods": periods, "peak_mb": high_water_mb(), "before_mb": before}))
+
+
+def high_water_mb() -> float:
+    """This process's peak resident set (VmHWM). Not ru_maxrss: Linux carries that over from the
+    parent across fork and exec, so a child would report the bench's own peak."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def add_period(project: object, log: dict, rng: np.random.Generator) -> int:
+    """One more period of judgements after the recompute's (it closes by time, as in a quiet hour)."""
+    from django.db import transaction
+
+    n = project.rating_period_judgements
+    rows = log["ids"][orderings(len(log["ids"]), n, rng)].tolist()
+    experts = sorted(set(log["experts"]))
+    with transaction.atomic():
+        copy_judgements(
+            project,
+            rows,
+            [experts[j % len(experts)] for j in range(n)],
+            log["first"] + timedelta(seconds=len(log["answers"]) + 1),
+        )
+    return n
+
+
+def package_comparison(n_items: int, batches: np.ndarray, periods: int, players: int, rng: np.random.Generator) -> None:
+    """The glicko2 package's per-player loop, timed on ``players`` per period and extrapolated."""
+    import glicko2 as package
+
+    from ranking.glicko2 import Glicko2Params, PairOutcomes, initial_ratings, rate_period
+
+    i, j = np.triu_indices(BATCH, k=1)
+    outcomes = PairOutcomes(batches[:, i].ravel(), batches[:, j].ravel(), np.ones(len(batches) * PAIRS))
+    labels = np.repeat(np.arange(periods), -(-len(outcomes) // periods))[: len(outcomes)]
+    params = Glicko2Params()
+    state = initial_ratings(n_items, params)
+    seconds, games = 0.0, 0
+    for period in np.split(np.arange(len(outcomes)), np.flatnonzero(np.diff(labels)) + 1):
+        part = outcomes.take(period)
+        side = np.concatenate([part.first, part.second])
+        other = np.concatenate([part.second, part.first])
+        score = np.concatenate([part.score, 1.0 - part.score])
+        for p in rng.choice(n_items, size=players, replace=False):
+            mine = side == p
+            if not mine.any():
+                continue
+            player = package.Player(
+                rating=float(state.rating[p]), rd=float(state.rd[p]), vol=float(state.volatility[p])
+            )
+            started = time.perf_counter()
+            player.update_player(
+                state.rating[other[mine]].tolist(), state.rd[other[mine]].tolist(), score[mine].tolist()
+            )
+            seconds += time.perf_counter() - started
+            games += int(mine.sum())
+        state = rate_period(state, part, params)
+    total = seconds / games * 2 * len(outcomes)
+    print(f"glicko2 package per-player loop: {seconds:.2f} s for {games:,} player-games, extrapolated: {total:.1f} s")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--items", type=int, default=100_000)
+    parser.add_argument("--outcomes", type=int, default=1_000_000)
     parser.add_argument("--periods", type=int, default=20)
-    parser.add_argument("--package-players", type=int, default=2000, help="players timed per period")
+    parser.add_argument("--experts", type=int, default=20)
+    parser.add_argument("--package", action="store_true", help="also time the glicko2 package (slow)")
+    parser.add_argument("--child", choices=["recompute", "incremental"], help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.child:
+        run_child(args.child)
+        return
+    setup_django(fresh=True)
+    from django.db import connection
+
     rng = np.random.default_rng(0)
-    outcomes = make_outcomes(rng)
-    labels = np.repeat(np.arange(args.periods), -(-N_OUTCOMES // args.periods))[:N_OUTCOMES]
-    params = Glicko2Params()
-    print(f"{N_OUTCOMES:,} outcomes, {N_ITEMS:,} items, {args.periods} rating periods")
+    n_orderings = -(-args.outcomes // PAIRS)
+    batches = orderings(args.items, n_orderings, rng)
+    per_period = -(-n_orderings // args.periods)
+    project, log = build(args.items, batches, per_period=per_period, experts=args.experts)
+    print(f"database: {connection.vendor} ({connection.settings_dict['NAME']})", flush=True)
 
-    times = []
-    for _ in range(3):
-        started = time.perf_counter()
-        rate_periods(initial_ratings(N_ITEMS, params), outcomes, labels, params)
-        times.append(time.perf_counter() - started)
-    ours_s = min(times)
-    print(f"ranking.glicko2 full recompute: {ours_s:.3f} s (best of 3; runs {', '.join(f'{t:.3f}' for t in times)})")
-
-    # The package, on the same periods, from the same states (ours give each period's start).
-    state = initial_ratings(N_ITEMS, params)
-    package_s = 0.0
-    package_games = 0
-    bounds = np.flatnonzero(np.diff(labels)) + 1
-    for period in np.split(np.arange(N_OUTCOMES), bounds):
-        part = outcomes.take(period)
-        players = rng.choice(N_ITEMS, size=args.package_players, replace=False)
-        s, g = package_period_time(state.rating, state.rd, state.volatility, part, players)
-        package_s += s
-        package_games += g
-        state = rate_period(state, part, params)
-    per_game = package_s / package_games
-    package_total = per_game * 2 * N_OUTCOMES  # every outcome is a game for both items
+    numpy_s, glicko_s = min(numpy_only(project, log) for _ in range(2))
     print(
-        f"glicko2 package per-player loop: {package_s:.2f} s for {package_games:,} player-games "
-        f"({args.package_players} players per period), extrapolated to {2 * N_OUTCOMES:,} player-games: "
-        f"{package_total:.1f} s"
+        f"numpy-only recompute (log in memory; Glicko-2 periods, consensus fit, ranks, reliability): {numpy_s:.2f} s"
+        f" (of which Glicko-2 periods from the answers: {glicko_s:.2f} s)"
     )
-    print(f"speed-up: {package_total / ours_s:.0f}x (target >= 50x); ours under 5 s: {ours_s < 5}")
-
-    started = time.perf_counter()
-    fit_bradley_terry(N_ITEMS, outcomes, rank_breaking_weights(np.full(N_OUTCOMES // 15 + 1, 6))[:N_OUTCOMES])
-    print(f"(for reference) Bradley-Terry consensus fit of the same outcomes: {time.perf_counter() - started:.2f} s")
+    recompute = child("recompute")
+    print(
+        f"full recompute, database included (read log, compute, write {args.items:,} rows): "
+        f"{recompute['seconds']:.2f} s, {recompute['periods']} periods"
+    )
+    print(f"ratio database-included / numpy-only: {recompute['seconds'] / numpy_s:.2f}x (target <= 5x)")
+    print(
+        f"recompute peak RSS: {recompute['peak_mb']:.0f} MB (process after start-up: {recompute['before_mb']:.0f} MB)"
+    )
+    added = add_period(project, log, rng)
+    incremental = child("incremental")
+    print(
+        f"incremental fold of one period ({added:,} orderings) on top: {incremental['seconds']:.2f} s, "
+        f"{incremental['periods']} period, peak RSS {incremental['peak_mb']:.0f} MB"
+    )
+    if args.package:
+        package_comparison(args.items, batches, args.periods, 2000, rng)
 
 
 if __name__ == "__main__":

@@ -50,26 +50,49 @@ def orderings_to_outcomes(
 ) -> OrderingLog:
     """Turn ranking answers ``{"ordering": [...], "ties": [[...]]}`` into indexed outcomes.
 
-    ``index_of`` maps an item id to its position in the rating arrays.
+    ``index_of`` maps an item id to its position in the rating arrays. Outcomes come in log order,
+    each ordering's pairs as ``ordering_pairs`` gives them. Vectorised per ordering length, so a
+    log of a million pairs costs arrays, not a million Python tuples.
     """
-    first: list[int] = []
-    second: list[int] = []
-    score: list[float] = []
-    judgement: list[int] = []
-    expert: list[int] = []
-    for position, (answer, who) in enumerate(zip(answers, experts, strict=True)):
-        ordering = [int(i) for i in answer["ordering"]]  # type: ignore[union-attr]
+    lengths = np.fromiter((len(a["ordering"]) for a in answers), np.int64, count=len(answers))  # type: ignore[arg-type]
+    positions = np.fromiter(
+        (index_of[int(i)] for a in answers for i in a["ordering"]),  # type: ignore[union-attr]
+        np.int64,
+        count=int(lengths.sum()),
+    )
+    group = np.full(len(positions), -1, np.int64)
+    offsets = np.concatenate([[0], np.cumsum(lengths)])
+    for j, answer in enumerate(answers):
         ties = answer.get("ties") or []
-        for a, b, s in ordering_pairs(ordering, ties):  # type: ignore[arg-type]
-            first.append(index_of[a])
-            second.append(index_of[b])
-            score.append(s)
-            judgement.append(position)
-            expert.append(who)
+        if ties:
+            where = {int(item): p for p, item in enumerate(answer["ordering"])}  # type: ignore[union-attr]
+            for g, members in enumerate(ties):  # type: ignore[union-attr]
+                for item in members:
+                    group[offsets[j] + where[int(item)]] = g
+    who = np.asarray(experts, np.int64)
+    parts = []
+    for k in np.unique(lengths).tolist():
+        if k < 2:
+            continue
+        rows = np.flatnonzero(lengths == k)
+        cells = offsets[rows][:, None] + np.arange(k)
+        i, j = np.triu_indices(k, k=1)
+        a, b = cells[:, i].ravel(), cells[:, j].ravel()
+        tied = (group[a] >= 0) & (group[a] == group[b])
+        parts.append((np.repeat(rows, len(i)), a, b, tied))
+    if not parts:
+        empty = np.empty(0, np.int64)
+        return OrderingLog(PairOutcomes.empty(), empty, empty.copy())
+    judgement = np.concatenate([p[0] for p in parts])
+    order = np.argsort(judgement, kind="stable")  # log order; pairs keep their order within an ordering
+    judgement = judgement[order]
+    first = positions[np.concatenate([p[1] for p in parts])[order]]
+    second = positions[np.concatenate([p[2] for p in parts])[order]]
+    score = np.where(np.concatenate([p[3] for p in parts])[order], 0.5, 1.0)
     return OrderingLog(
-        outcomes=PairOutcomes(np.asarray(first, np.int64), np.asarray(second, np.int64), np.asarray(score, np.float64)),
-        judgement=np.asarray(judgement, np.int64),
-        expert=np.asarray(expert, np.int64),
+        outcomes=PairOutcomes(first, second, score),
+        judgement=judgement,
+        expert=who[judgement] if len(who) else judgement.copy(),
     )
 
 

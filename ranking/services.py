@@ -47,6 +47,7 @@ logger = logging.getLogger(__name__)
 
 __all__ = [
     "RANKING_LOCK_NAMESPACE",
+    "compute_consensus",
     "do_close_rating_periods",
     "do_recompute_ratings",
     "period_is_due",
@@ -96,7 +97,7 @@ class Reliability:
     experts: list[dict]
 
 
-def _consensus(
+def compute_consensus(
     project: Project, items: ProjectItems, log: JudgementLog, seed: int
 ) -> tuple[dict[str, np.ndarray], Reliability]:
     """The consensus fit of the whole folded log, its ranks and its reliability."""
@@ -310,7 +311,7 @@ def _fold(project: Project, *, from_scratch: bool) -> int:
         del pending
         # A recompute has just read the whole log (``folded``); an incremental fold reads it here.
         whole = folded if from_scratch else judgement_log(project, after_id=0, up_to_id=state.last_judgement_id)
-        consensus, reliability = _consensus(project, items, whole, seed=state.last_judgement_id)
+        consensus, reliability = compute_consensus(project, items, whole, seed=state.last_judgement_id)
         del whole, folded
         _write(project, state=state, items=items, lazy=lazy, consensus=consensus, reliability=reliability)
         return periods

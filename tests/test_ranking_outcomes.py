@@ -67,3 +67,32 @@ def test_a_quiet_last_period_closes_once_its_time_is_up_with_a_margin():
     # A judgement arriving after that moment starts a new period, as the recompute will see it.
     later = [*times, 661.0]
     assert list(period_labels(later, every_judgements=10, every_seconds=600)) == [0, 0, 0, 1]
+
+
+def test_the_vectorised_log_lists_every_orderings_pairs_in_log_order():
+    rng = np.random.default_rng(1)
+    answers, experts = [], []
+    for _ in range(400):
+        k = int(rng.integers(1, 8))
+        items = [int(x) for x in rng.choice(50, k, replace=False)]
+        start = int(rng.integers(0, max(k - 1, 1)))
+        ties = [items[start : start + 2]] if k >= 3 and rng.random() < 0.5 else []
+        answers.append({"ordering": items, "ties": ties})
+        experts.append(int(rng.integers(0, 5)))
+    index_of = {i: 49 - i for i in range(50)}
+    log = orderings_to_outcomes(answers, experts, index_of)
+    expected = [
+        (index_of[a], index_of[b], s, position, expert)
+        for position, (answer, expert) in enumerate(zip(answers, experts, strict=True))
+        for a, b, s in ordering_pairs(answer["ordering"], answer["ties"])
+    ]
+    got = zip(
+        log.outcomes.first.tolist(),
+        log.outcomes.second.tolist(),
+        log.outcomes.score.tolist(),
+        log.judgement.tolist(),
+        log.expert.tolist(),
+        strict=True,
+    )
+    assert list(got) == expected
+    assert 0.5 in log.outcomes.score
