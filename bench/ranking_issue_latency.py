@@ -1,9 +1,12 @@
 """Latency of issuing the next ranking batch in a 100,000-item project on PostgreSQL, p50/p95,
-beside a naive ``ORDER BY random()`` pick in the same run.
+beside a naive ``ORDER BY random()`` pick in the same run, while other experts submit: a few
+background threads (``--submitters``, default 3) loop next -> submit through the services.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/unity_bench .venv/bin/python bench/ranking_issue_latency.py
 
-The database is created and migrated if needed; the project is built once and reused.
+The database is created and migrated if needed; the project is built once and reused. The rating
+folds the submitters' judgements queue go to Redis (REDIS_URL, default db 11) and are dropped at
+the end: no worker folds during the run, so the figures are issuing's.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -19,7 +23,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/unity_bench")
-os.environ.setdefault("DJANGO_DEBUG", "1")
+os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/11")
+os.environ.setdefault("DJANGO_DEBUG", "0")
+os.environ.setdefault("SECRET_KEY", "bench-latency")
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "unity.settings")
 
 N_ITEMS = 100_000
@@ -101,6 +107,25 @@ def build_project(rng: np.random.Generator):
     return project, experts
 
 
+def submit_loop(project, expert, stop: threading.Event, done: list[int]) -> None:
+    """One background expert: next -> submit (the batch in its shown order) until ``stop``."""
+    from django.db import connection
+
+    from annotations.services import do_issue_next_task, do_submit_judgement
+
+    rng = np.random.default_rng(expert.pk)
+    try:
+        while not stop.is_set():
+            task = do_issue_next_task(project, expert=expert, rng=rng)
+            if task is None:
+                return
+            ordering = [row.item_id for row in task.task_items.all()]
+            do_submit_judgement(task.pk, expert=expert, answer={"ordering": ordering, "ties": []})
+            done[0] += 1
+    finally:
+        connection.close()
+
+
 def percentiles(samples: list[float]) -> tuple[float, float]:
     ms = np.asarray(samples) * 1000
     return float(np.percentile(ms, 50)), float(np.percentile(ms, 95))
@@ -109,6 +134,7 @@ def percentiles(samples: list[float]) -> tuple[float, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=300)
+    parser.add_argument("--submitters", type=int, default=3, help="background experts submitting meanwhile")
     args = parser.parse_args()
     ensure_database()
     import django
@@ -128,6 +154,21 @@ def main() -> None:
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
     print(f"project {project.slug}: {ProjectItem.objects.filter(project=project).count():,} items, PostgreSQL")
+
+    from django.contrib.auth import get_user_model
+
+    from projects.services import do_add_member
+
+    submitters = []
+    for i in range(args.submitters):
+        user, _ = get_user_model().objects.get_or_create(username=f"bench-submitter-{i}")
+        do_add_member(project, user=user)
+        submitters.append(user)
+    stop, done = threading.Event(), [0]
+    threads = [threading.Thread(target=submit_loop, args=(project, user, stop, done)) for user in submitters]
+    for thread in threads:
+        thread.start()
+    started_all = time.perf_counter()
 
     ours: list[float] = []
     naive: list[float] = []
@@ -151,9 +192,17 @@ def main() -> None:
         if i >= 20:  # warm-up
             ours.append(elapsed)
             naive.append(naive_elapsed)
+    stop.set()
+    for thread in threads:
+        thread.join()
+    submits_per_s = done[0] / (time.perf_counter() - started_all)
+    import redis
+
+    redis.Redis.from_url(os.environ["REDIS_URL"]).flushdb()  # the folds the submitters queued
     p50, p95 = percentiles(ours)
     n50, n95 = percentiles(naive)
     print(f"{args.requests} requests each, issue = choose items + create Task/TaskItems in one transaction")
+    print(f"meanwhile {args.submitters} background experts submitted {submits_per_s:.1f} judgements/s")
     print(f"Unity issuer (ranking.selectors.next_batch): p50 {p50:.1f} ms  p95 {p95:.1f} ms  (target p95 < 20 ms)")
     print(f"naive ORDER BY random() LIMIT 6:            p50 {n50:.1f} ms  p95 {n95:.1f} ms")
     print(f"ratio naive/Unity at p95: {n95 / p95:.1f}x")
