@@ -111,6 +111,23 @@ def fit_bradley_terry(
     a, b, s = outcomes.first, outcomes.second, outcomes.score
     w = np.ones(len(a)) if weights is None else np.asarray(weights, np.float64)
     lam = 1.0 / params.prior_sd**2
+    played = np.bincount(a, minlength=n) + np.bincount(b, minlength=n) > 0
+    if len(a) and not played.all():
+        # Items without games sit at the prior's mode (0, then the centring shift) with SE =
+        # prior SD: fit only the played ones (a biobank project's pool is mostly unseen early on).
+        index = np.flatnonzero(played)
+        local = np.full(n, -1, np.int64)
+        local[index] = np.arange(len(index))
+        inner = fit_bradley_terry(
+            len(index),
+            PairOutcomes(local[a], local[b], s),
+            w,
+            params=params,
+            init=None if init is None else np.asarray(init, np.float64)[index],
+        )
+        score, se = np.zeros(n), np.full(n, params.prior_sd)
+        score[index], se[index] = inner.score, inner.se
+        return ScaleFit(score=score, se=se)
     theta = np.zeros(n) if init is None else np.array(init, np.float64)
 
     def hess_vec(x: FloatArray, c: FloatArray) -> FloatArray:
@@ -130,7 +147,6 @@ def fit_bradley_terry(
     p = _sigmoid(theta[a] - theta[b])
     c = w * p * (1.0 - p)
     diag = np.bincount(a, weights=c, minlength=n) + np.bincount(b, weights=c, minlength=n) + lam
-    played = np.bincount(a, minlength=n) + np.bincount(b, minlength=n) > 0
     if played.any():
         theta = theta - theta[played].mean()
     return ScaleFit(score=theta, se=1.0 / np.sqrt(diag))

@@ -58,3 +58,26 @@ def test_doubling_adjacent_pairs_does_not_lose_accuracy_on_a_seeded_log():
     adjacent, _ = consensus_fit(len(quality), outcomes, weights, expert, 12)
     flat, _ = consensus_fit(len(quality), outcomes, uniform, expert, 12)
     assert spearman(adjacent.score, quality) >= spearman(flat.score, quality) - 0.005
+
+
+def test_items_without_games_sit_at_the_prior_and_do_not_move_the_others():
+    """A pool with unseen items fits the seen ones as if the unseen were absent: score 0 (the
+    prior's mode, the scale being centred on the played items) and SE = the prior SD."""
+    from ranking.fit import FitParams, fit_bradley_terry
+
+    rng = np.random.default_rng(4)
+    first = rng.integers(0, 40, 3000)
+    second = (first + rng.integers(1, 40, 3000)) % 40
+    games = PairOutcomes(first, second, (rng.random(3000) < 0.5 + 0.01 * (second - first)).astype(float))
+    weights = rng.uniform(0.5, 2.0, 3000)
+    alone = fit_bradley_terry(40, games, weights)
+    # The same 40 items spread over a pool of 100, between unseen ones.
+    where = np.sort(rng.choice(100, 40, replace=False))
+    pooled = fit_bradley_terry(
+        100, PairOutcomes(where[games.first], where[games.second], games.score), weights, init=np.full(100, 0.3)
+    )
+    assert np.allclose(pooled.score[where], alone.score, atol=1e-6)
+    assert np.allclose(pooled.se[where], alone.se, atol=1e-9)
+    unseen = np.setdiff1d(np.arange(100), where)
+    assert np.all(pooled.score[unseen] == 0.0)
+    assert np.allclose(pooled.se[unseen], FitParams().prior_sd)
