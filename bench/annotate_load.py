@@ -8,9 +8,15 @@ and afterwards a check that every acknowledged submit (201) is exactly one judge
 
 The bench database (DATABASE_URL, default unity_bench_h3_load) is dropped and built afresh: the
 items by COPY and one INSERT ... SELECT, so only the loop is timed. Sessions are created in the
-session store directly, as allauth does at login. No Celery worker runs: the rating folds a
-ranking judgement queues wait in Redis (REDIS_URL) and are discarded afterwards, so the figures
-are the web tier's. Traffic goes only to 127.0.0.1.
+session store directly, as allauth does at login. Traffic goes only to 127.0.0.1.
+
+Ratings live: during every ranking run a real Celery worker (solo pool, queue ``ranking``) folds
+the periods the judgements close, on the same two cores, and a probe reads the provisional
+ratings (``ranking.selectors.provisional_ratings``) and the fold watermark in a loop, and the
+length of the ``ranking`` queue in Redis. Printed per ranking run: the time from a judgement's
+201 to the end of the first provisional read that started after it (p50/p95/p99), the time from
+its commit to the fold that stored it (judgements still unfolded at the end count as censored),
+the most folds waiting in the queue at once, and the worker's peak RSS (the folds' own).
 """
 
 from __future__ import annotations
@@ -211,6 +217,8 @@ def start_gunicorn(port: int) -> subprocess.Popen:
 class Tally:
     next_s: list[float] = field(default_factory=list)
     submit_s: list[float] = field(default_factory=list)
+    loop_s: list[float] = field(default_factory=list)
+    acknowledged_at: list[float] = field(default_factory=list)  # time.time() of each 201
     created: int = 0
     errors: dict[str, int] = field(default_factory=dict)
     exhausted: int = 0
@@ -236,7 +244,7 @@ def expert_loop(base: str, *, kind: str, slug: str, cookies: dict[str, str], unt
     http.headers["X-CSRFToken"] = cookies[settings.CSRF_COOKIE_NAME]
     http.headers["Referer"] = base + "/"
     while time.perf_counter() < until:
-        started = time.perf_counter()
+        started = loop_started = time.perf_counter()
         response = http.post(f"{base}/api/projects/{slug}/tasks/next", json={"exclude": []}, timeout=60)
         tally.next_s.append(time.perf_counter() - started)
         body = response.json() if response.headers.get("content-type", "").startswith("application/json") else {}
@@ -253,6 +261,8 @@ def expert_loop(base: str, *, kind: str, slug: str, cookies: dict[str, str], unt
         tally.submit_s.append(time.perf_counter() - started)
         if response.status_code == 201:
             tally.created += 1
+            tally.acknowledged_at.append(time.time())
+            tally.loop_s.append(time.perf_counter() - loop_started)
         else:
             tally.error(f"submit {response.status_code}")
 
@@ -261,10 +271,101 @@ def pct(samples: list[float], q: float) -> float:
     return float(np.percentile(np.asarray(samples) * 1000, q)) if samples else float("nan")
 
 
+@dataclass
+class Probe:
+    """Provisional reads (started, ended, time.time()), fold watermarks seen, queue lengths."""
+
+    reads: list[tuple[float, float]] = field(default_factory=list)
+    watermarks: list[tuple[float, int]] = field(default_factory=list)
+    queued: list[int] = field(default_factory=list)
+    stop: threading.Event = field(default_factory=threading.Event)
+
+
+def probe_loop(project_id: int, probe: Probe) -> None:
+    import redis
+    from django.db import connection
+
+    from projects.models import Project
+    from ranking.models import RatingState
+    from ranking.selectors import provisional_ratings
+
+    broker = redis.Redis.from_url(os.environ["REDIS_URL"])
+    try:
+        while not probe.stop.is_set():
+            started = time.time()
+            provisional_ratings(Project.objects.get(pk=project_id))
+            probe.reads.append((started, time.time()))
+            mark = RatingState.objects.filter(project_id=project_id).values_list("last_judgement_id", flat=True).first()
+            probe.watermarks.append((time.time(), mark or 0))
+            probe.queued.append(int(broker.llen("ranking")))
+            probe.stop.wait(0.2)
+    finally:
+        connection.close()
+
+
+def live_figures(project, acknowledged: list[float], probe: Probe, since_id: int) -> dict[str, object]:
+    """Latency from a 201 to the first provisional read that began after it, and from a
+    judgement's commit to the fold that stored it (censored at the last probe when unfolded)."""
+    from annotations.models import Judgement
+
+    starts = np.array([a for a, _ in probe.reads])
+    ends = np.array([b for _, b in probe.reads])
+    ack = np.sort(np.asarray(acknowledged))
+    at = np.searchsorted(starts, ack)
+    seen = at < len(starts)
+    provisional = (ends[at[seen]] - ack[seen]).tolist()
+    rows = list(
+        Judgement.objects.filter(project=project, id__gt=since_id).order_by("id").values_list("id", "created_at")
+    )
+    marks_t = np.array([t for t, _ in probe.watermarks])
+    marks = np.maximum.accumulate(np.array([m for _, m in probe.watermarks])) if probe.watermarks else np.array([])
+    stored, censored = [], 0
+    for pk, created in rows:
+        first = np.searchsorted(marks, pk) if len(marks) else 0
+        if first < len(marks):
+            stored.append(marks_t[first] - created.timestamp())
+        else:
+            censored += 1
+            stored.append(marks_t[-1] - created.timestamp() if len(marks_t) else float("nan"))
+    return {
+        "provisional": (pct(provisional, 50), pct(provisional, 95), pct(provisional, 99)),
+        "provisional_read": pct([b - a for a, b in probe.reads], 95),
+        "stored": (pct(stored, 50), pct(stored, 95), pct(stored, 99)),
+        "censored": censored,
+        "queued_max": max(probe.queued, default=0),
+        "probes": len(probe.reads),
+    }
+
+
+def start_worker() -> subprocess.Popen:
+    """A real Celery worker on the ranking queue (solo pool: the fold runs in this process)."""
+    return subprocess.Popen(
+        [str(ROOT / ".venv/bin/celery"), "-A", "unity", "worker", "-Q", "ranking", "--pool=solo", "--loglevel=WARNING"],
+        cwd=ROOT,
+        env=os.environ.copy(),
+        stdout=subprocess.DEVNULL,  # the banner; warnings and errors go to stderr
+        start_new_session=True,
+    )
+
+
+def peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
 def run(base: str, kind: str, project, experts: list, seconds: float) -> dict[str, object]:
     from annotations.models import Judgement
 
     before = Judgement.objects.filter(project=project).count()
+    since_id = Judgement.objects.order_by("-id").values_list("id", flat=True).first() or 0
+    live = kind == "ranking"
+    worker = start_worker() if live else None
+    probe = Probe()
+    prober = threading.Thread(target=probe_loop, args=(project.pk, probe)) if live else None
+    if prober:
+        prober.start()
     tallies = [Tally() for _ in experts]
     until = time.perf_counter() + seconds
     threads = [
@@ -281,8 +382,18 @@ def run(base: str, kind: str, project, experts: list, seconds: float) -> dict[st
     for thread in threads:
         thread.join()
     elapsed = time.perf_counter() - started
+    figures: dict[str, object] = {}
+    if worker and prober:
+        probe.stop.wait(10.0)  # the folds the last judgements closed
+        probe.stop.set()
+        prober.join()
+        figures = live_figures(project, [a for t in tallies for a in t.acknowledged_at], probe, since_id)
+        figures["worker_peak_mb"] = peak_rss_mb(worker.pid)
+        os.killpg(worker.pid, signal.SIGTERM)
+        worker.wait(timeout=60)
     next_s = [x for t in tallies for x in t.next_s]
     submit_s = [x for t in tallies for x in t.submit_s]
+    loop_s = [x for t in tallies for x in t.loop_s]
     created = sum(t.created for t in tallies)
     judged = Judgement.objects.filter(project=project).count() - before
     errors: dict[str, int] = {}
@@ -296,6 +407,8 @@ def run(base: str, kind: str, project, experts: list, seconds: float) -> dict[st
         "counts_agree": counts_agree(project),
         "next": (pct(next_s, 50), pct(next_s, 95), pct(next_s, 99)),
         "submit": (pct(submit_s, 50), pct(submit_s, 95), pct(submit_s, 99)),
+        "loop": (pct(loop_s, 50), pct(loop_s, 95), pct(loop_s, 99)),
+        "live": figures,
         "errors": errors,
         "exhausted": sum(t.exhausted for t in tallies),
     }
@@ -344,8 +457,14 @@ def main() -> None:
     server = start_gunicorn(port)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # so the finally below stops gunicorn
     base = f"http://127.0.0.1:{port}"
-    print(f"gunicorn (4 sync workers) on {base}, PostgreSQL; {args.seconds:.0f} s per run; no Celery worker")
-    header = f"{'kind':<15}{'items':>10}{'experts':>8}{'loops/s':>9}  {'next p50/p95/p99 ms':>22}  {'submit p50/p95/p99 ms':>22}  check"
+    print(
+        f"gunicorn (4 sync workers) on {base}, PostgreSQL; {args.seconds:.0f} s per run; "
+        "ranking runs with a Celery worker folding on the same cores"
+    )
+    header = (
+        f"{'kind':<15}{'items':>10}{'experts':>8}{'loops/s':>9}  {'next p50/p95/p99 ms':>22}  "
+        f"{'submit p50/p95/p99 ms':>22}  {'loop p50/p95/p99 ms':>22}  check"
+    )
     results = []
     try:
         for size in sizes:
@@ -361,11 +480,22 @@ def main() -> None:
                         f"{kind:<15}{size:>10,}{n:>8}{r['loops_per_s']:>9.1f}  "
                         f"{'/'.join(f'{x:.0f}' for x in r['next']):>22}  "
                         f"{'/'.join(f'{x:.0f}' for x in r['submit']):>22}  "
+                        f"{'/'.join(f'{x:.0f}' for x in r['loop']):>22}  "
                         f"201s {r['created']} = judgements {r['judged']}, counts agree {r['counts_agree']}: {once}"
                     )
                     if r["errors"] or r["exhausted"]:
                         line += f"  errors {r['errors']} exhausted {r['exhausted']}"
                     print(line, flush=True)
+                    if live := r["live"]:
+                        print(
+                            "    ratings live: 201 -> provisional read p50/p95/p99 "
+                            f"{'/'.join(f'{x / 1000:.2f}' for x in live['provisional'])} s "
+                            f"(a provisional read p95 {live['provisional_read']:.0f} ms, {live['probes']} reads); "
+                            f"commit -> stored by a fold p50/p95/p99 {'/'.join(f'{x / 1000:.1f}' for x in live['stored'])} s "
+                            f"({live['censored']} unfolded at the end, counted to the last probe); "
+                            f"folds waiting at most {live['queued_max']}; worker peak RSS {live['worker_peak_mb']:.0f} MB",
+                            flush=True,
+                        )
                     results.append((kind, size, n, r))
     finally:
         os.killpg(server.pid, signal.SIGTERM)
