@@ -194,7 +194,7 @@ def numpy_only(project: object) -> dict:
         every_judgements=project.rating_period_judgements,
         every_seconds=project.rating_period_minutes * 60.0,
     )
-    fold_log(lazy, judgements, labels, index_of=items.index_of, first_period=0, params=params)
+    fold_log(lazy, judgements, labels, index_of=items.positions(judgements.answers), first_period=0, params=params)
     glicko = time.perf_counter() - started
     compute_consensus(project, items, judgements, seed=judgements.ids[-1])
     return {"seconds": time.perf_counter() - started, "glicko": glicko}

@@ -175,12 +175,25 @@ class ProjectItems:
     """Item ids in increasing order; an item's position is its index in the rating arrays."""
 
     ids: np.ndarray
-    index_of: Mapping[int, int]
+
+    def positions(self, answers: Sequence[dict]) -> dict[int, int]:
+        """Position of every item id ``answers`` show that is still in the project: the only ids
+        a fold looks up (a dict of every item would hold ~105 MB at 1,000,000 items)."""
+        shown = np.unique(
+            np.fromiter(
+                (i for a in answers for group in (a.get("ordering", []), *a.get("ties", [])) for i in group),
+                np.int64,
+            )
+        )
+        at = np.searchsorted(self.ids, shown)
+        known = at < len(self.ids)
+        known[known] = self.ids[at[known]] == shown[known]
+        return dict(zip(shown[known].tolist(), at[known].tolist(), strict=True))
 
 
 def project_items(project: Project) -> ProjectItems:
     ids = np.array(sorted(ProjectItem.objects.filter(project=project).values_list("id", flat=True)), np.int64)
-    return ProjectItems(ids=ids, index_of={int(pk): i for i, pk in enumerate(ids.tolist())})
+    return ProjectItems(ids=ids)
 
 
 READ_CHUNK = 50_000
@@ -321,7 +334,7 @@ def provisional_ratings(project: Project) -> Provisional:
     shown = sorted({int(i) for a in log.answers for i in a.get("ordering", [])})
     alive = ProjectItem.objects.filter(project=project, id__in=shown).values_list("id", flat=True)
     ids = np.array(sorted(alive), np.int64)
-    items = ProjectItems(ids=ids, index_of={int(pk): i for i, pk in enumerate(ids.tolist())})
+    items = ProjectItems(ids=ids)
     params = glicko_params(project)
     lazy = stored_ratings(project, items, params)
     labels = period_labels(
@@ -329,7 +342,7 @@ def provisional_ratings(project: Project) -> Provisional:
         every_judgements=project.rating_period_judgements,
         every_seconds=project.rating_period_minutes * 60.0,
     )
-    fold_log(lazy, log, labels, index_of=items.index_of, first_period=periods, params=params)
+    fold_log(lazy, log, labels, index_of=items.positions(log.answers), first_period=periods, params=params)
     reached = periods + len(np.unique(labels))
     return Provisional(
         periods=reached, judgements=len(log.ids), item_ids=ids, ratings=lazy.at(reached), views=lazy.views

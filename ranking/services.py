@@ -101,10 +101,11 @@ def compute_consensus(
     project: Project, items: ProjectItems, log: JudgementLog, seed: int
 ) -> tuple[dict[str, np.ndarray], Reliability]:
     """The consensus fit of the whole folded log, its ranks and its reliability."""
-    answers = known_answers(log.answers, items.index_of)
+    index_of = items.positions(log.answers)
+    answers = known_answers(log.answers, index_of)
     expert_ids = sorted(set(log.experts))
     expert_index = {e: i for i, e in enumerate(expert_ids)}
-    indexed = orderings_to_outcomes(answers, [expert_index[e] for e in log.experts], items.index_of)
+    indexed = orderings_to_outcomes(answers, [expert_index[e] for e in log.experts], index_of)
     sizes = np.array([len(a["ordering"]) for a in answers], np.int64)
     weights = rank_breaking_weights(sizes)
     n = len(items.ids)
@@ -301,7 +302,14 @@ def _fold(project: Project, *, from_scratch: bool) -> int:
             state.save(update_fields=["period_started_at", "updated_at"])
             return 0
         folded = pending[:done]
-        fold_log(lazy, folded, labels[:done], index_of=items.index_of, first_period=state.periods, params=params)
+        fold_log(
+            lazy,
+            folded,
+            labels[:done],
+            index_of=items.positions(folded.answers),
+            first_period=state.periods,
+            params=params,
+        )
         periods = len(np.unique(labels[:done]))
         if done:
             state.last_judgement_id = folded.ids[-1]
