@@ -123,6 +123,13 @@ def consensus_fit(
     return fit, agreement
 
 
+#: The halves' fits feed one correlation: a gradient below 0.01 logit and at most 20 CG steps per
+#: Newton step give the same reliability to 5 decimals as the consensus fit's 1e-6 (20,000 items,
+#: 1,000,000 pairs: 0.90081 and 0.89974 both ways) in half the time (split-half fits are most of a
+#: fold's work).
+SPLIT_HALF_FIT = FitParams(tolerance=1e-2, cg_steps=20)
+
+
 def split_half_reliability(
     n: int,
     outcomes: PairOutcomes,
@@ -131,7 +138,7 @@ def split_half_reliability(
     *,
     rng: np.random.Generator,
     repeats: int = 5,
-    params: FitParams = FitParams(),  # noqa: B008 - frozen, immutable default
+    params: FitParams = SPLIT_HALF_FIT,
 ) -> float:
     """Split the groups (experts, or judgements) into random halves, fit each, correlate.
 

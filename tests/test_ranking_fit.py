@@ -81,3 +81,20 @@ def test_items_without_games_sit_at_the_prior_and_do_not_move_the_others():
     unseen = np.setdiff1d(np.arange(100), where)
     assert np.all(pooled.score[unseen] == 0.0)
     assert np.allclose(pooled.se[unseen], FitParams().prior_sd)
+
+
+def test_split_half_fits_at_their_looser_tolerance_give_the_tight_fits_reliability():
+    """The halves are fitted to a 0.01 gradient (SPLIT_HALF_FIT): the reliability must match the
+    one from fits to the consensus fit's 1e-6, by experts and by judgements."""
+    from ranking.fit import FitParams
+    from ranking.reliability import split_half_reliability
+
+    quality, outcomes, expert, weights = simulated_log(seed=3, n_items=400, n_orderings=4000)
+    judgement = np.repeat(np.arange(len(weights) // 15), 15)
+    for group in (expert, judgement):
+        loose = split_half_reliability(len(quality), outcomes, weights, group, rng=np.random.default_rng(1))
+        tight = split_half_reliability(
+            len(quality), outcomes, weights, group, rng=np.random.default_rng(1), params=FitParams()
+        )
+        assert 0.3 < tight < 1.0
+        assert abs(loose - tight) < 1e-3
