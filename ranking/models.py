@@ -61,6 +61,13 @@ class RatingState(models.Model):
     periods = models.PositiveIntegerField(default=0)
     period_started_at = models.DateTimeField(null=True, blank=True)
     judgements = models.PositiveIntegerField(default=0, help_text="Judgements folded so far.")
+    consensus_judgements = models.PositiveIntegerField(
+        default=0,
+        help_text="The consensus fit covers the first this many folded judgements (services.consensus_prefix).",
+    )
+    consensus_items = models.CharField(
+        max_length=64, blank=True, default="", help_text="The item set the consensus fit ranked (count:sum:max of ids)."
+    )
     ssr = models.FloatField(null=True, blank=True, help_text="Scale separation reliability of the consensus fit.")
     split_half_experts = models.FloatField(null=True, blank=True)
     split_half_judgements = models.FloatField(null=True, blank=True)

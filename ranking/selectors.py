@@ -200,7 +200,7 @@ READ_CHUNK = 50_000
 
 
 #: Up to this many items are read by id; more, and the project's rows are read in index order.
-BY_ID = 5000
+BY_ID = 50_000
 
 
 def stored_ratings(project: Project, items: ProjectItems, params: Glicko2Params) -> LazyState:
@@ -324,6 +324,13 @@ class Provisional:
         }
 
 
+def shown_items(project: Project, log: JudgementLog) -> ProjectItems:
+    """The items ``log``'s orderings show that are still in the project (one indexed read)."""
+    shown = sorted({int(i) for a in log.answers for i in a.get("ordering", [])})
+    alive = ProjectItem.objects.filter(project=project, id__in=shown).values_list("id", flat=True)
+    return ProjectItems(ids=np.array(sorted(alive), np.int64))
+
+
 def provisional_ratings(project: Project) -> Provisional:
     """Apply the unfolded judgements (the open period, and any closed period a fold has not
     reached yet) to the stored ratings in memory. Reads the unfolded log and the rows of the items
@@ -331,10 +338,8 @@ def provisional_ratings(project: Project) -> Provisional:
     state = RatingState.objects.filter(project=project).values_list("periods", "last_judgement_id").first()
     periods, watermark = state or (0, 0)
     log = judgement_log(project, after_id=watermark)
-    shown = sorted({int(i) for a in log.answers for i in a.get("ordering", [])})
-    alive = ProjectItem.objects.filter(project=project, id__in=shown).values_list("id", flat=True)
-    ids = np.array(sorted(alive), np.int64)
-    items = ProjectItems(ids=ids)
+    items = shown_items(project, log)
+    ids = items.ids
     params = glicko_params(project)
     lazy = stored_ratings(project, items, params)
     labels = period_labels(

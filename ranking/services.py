@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import logging
+import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -40,6 +41,7 @@ from ranking.selectors import (
     judgement_log,
     known_answers,
     project_items,
+    shown_items,
     stored_ratings,
 )
 
@@ -58,6 +60,43 @@ RANKING_LOCK_NAMESPACE = 4_200_001
 LOCK_TIMEOUT = "30s"
 #: Rows per COPY into the fold's temporary table (bounds the fold's memory at 1,000,000 items).
 WRITE_BATCH = 100_000
+#: A refit costs about (items + judgements) row-operations: a project with folded judgements and
+#: items together at most this many refits at every fold (a few seconds at most).
+REFIT_SMALL = 20_000
+#: Larger projects refit when the folded count reaches the next boundary: boundaries at least
+#: REFIT_STEP (or one judgement per REFIT_ITEMS_PER_STEP items, whichever is more) apart, and each
+#: at least REFIT_GROWTH times the last, so refits over a project's life cost a small multiple of one.
+REFIT_STEP = 1_000
+REFIT_ITEMS_PER_STEP = 100
+REFIT_GROWTH = 1.2
+
+
+def consensus_prefix(judgements: int, items: int) -> int:
+    """How many of the first folded judgements the consensus fit covers, given how many are folded
+    and how many items the project has.
+
+    A function of the two counts alone, so incremental folds and a recompute fit the same prefix
+    of the log (README, "Writes"): every judgement on a small project, otherwise the last boundary
+    reached. The Glicko-2 ratings, views and provisional ratings never lag."""
+    if judgements + items <= REFIT_SMALL:
+        return judgements
+    step = max(REFIT_STEP, items // REFIT_ITEMS_PER_STEP)
+    boundary = 0
+    while (following := max(boundary + step, math.ceil(boundary * REFIT_GROWTH))) <= judgements:
+        boundary = following
+    return boundary
+
+
+def _items_key(project: Project) -> str:
+    """Which items the project has (count, sum and largest id), read from the index in one query:
+    a refit is due when it changes, since ranks are over every item."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT COUNT(*), COALESCE(SUM(id), 0), COALESCE(MAX(id), 0) FROM {ProjectItem._meta.db_table}"  # noqa: S608
+            " WHERE project_id = %s",
+            [project.pk],
+        )
+        return ":".join(str(int(v)) for v in cursor.fetchone())
 
 
 def _is_postgres() -> bool:
@@ -179,22 +218,33 @@ def _copy_binary(columns: list[np.ndarray], rows: slice) -> bytes:
     return _PG_BINARY_HEADER + record.tobytes() + _PG_BINARY_TRAILER
 
 
-def _upsert_postgres(project: Project, columns: list[np.ndarray]) -> None:
+#: The Glicko-2 part of a row: what a fold without a refit writes, for the items that played.
+_GLICKO_COLUMNS = _COLUMNS[:6]
+
+
+def _upsert_postgres(project: Project, columns: list[np.ndarray], layout: list[tuple[str, str]]) -> None:
     """COPY the rows into a temporary table, then one INSERT ... ON CONFLICT DO UPDATE."""
     table = ItemRating._meta.db_table
-    names = [name for name, _ in _COLUMNS]
+    names = [name for name, _ in layout]
     assigned = ", ".join(f"{name} = EXCLUDED.{name}" for name in names[1:])
     with connection.cursor() as cursor:
         # Dropped at commit; a fold nested in an outer transaction (tests, the admin) may meet its own.
         cursor.execute("DROP TABLE IF EXISTS pg_temp.ranking_fold_rows")
         cursor.execute(
             "CREATE TEMPORARY TABLE ranking_fold_rows ("
-            + ", ".join(f"{name} {kind}" for name, kind in _COLUMNS)
+            + ", ".join(f"{name} {kind}" for name, kind in layout)
             + ") ON COMMIT DROP"
         )
         for start in range(0, len(columns[0]), WRITE_BATCH):
             data = _copy_binary(columns, slice(start, start + WRITE_BATCH))
             cursor.copy_expert("COPY ranking_fold_rows FROM STDIN WITH (FORMAT binary)", io.BytesIO(data))
+        if layout is _GLICKO_COLUMNS:  # rows of every item exist since the last refit: update them
+            cursor.execute(
+                f"UPDATE {table} AS r SET "  # noqa: S608 - our names
+                + ", ".join(f"{name} = f.{name}" for name in names[1:])
+                + ", updated_at = now() FROM ranking_fold_rows f WHERE r.item_id = f.item_id"
+            )
+            return
         cursor.execute(
             f"INSERT INTO {table} ({', '.join(names)}, project_id, updated_at) "  # noqa: S608 - our names
             f"SELECT {', '.join(names)}, %s, now() FROM ranking_fold_rows "
@@ -203,9 +253,9 @@ def _upsert_postgres(project: Project, columns: list[np.ndarray]) -> None:
         )
 
 
-def _upsert_portable(project: Project, columns: list[np.ndarray]) -> None:
+def _upsert_portable(project: Project, columns: list[np.ndarray], layout: list[tuple[str, str]]) -> None:
     """SQLite (the embedded default): batched INSERT ... ON CONFLICT DO UPDATE through the ORM."""
-    names = [name for name, _ in _COLUMNS]
+    names = [name for name, _ in layout]
     as_python = [column.tolist() for column in columns]
     rows = [
         ItemRating(project=project, **dict(zip(names, values, strict=True))) for values in zip(*as_python, strict=True)
@@ -243,13 +293,22 @@ def _write(
         *(np.asarray(consensus[k], np.int64) for k in ("rank", "rank_low", "rank_high")),
     ]
     if len(items.ids):
-        (_upsert_postgres if _is_postgres() else _upsert_portable)(project, columns)
+        (_upsert_postgres if _is_postgres() else _upsert_portable)(project, columns, _COLUMNS)
     state.ssr = reliability.ssr
     state.split_half_experts = _nan_to_none(reliability.split_half_experts)
     state.split_half_judgements = _nan_to_none(reliability.split_half_judgements)
     state.experts = reliability.experts
     state.save()
     _check_consensus(project, reliability.ssr, lazy.views)
+
+
+def _write_played(project: Project, *, state: RatingState, items: ProjectItems, lazy: LazyState) -> None:
+    """A fold without a refit: the Glicko-2 columns of the items that played, nothing else."""
+    columns = [items.ids, lazy.ratings.rating, lazy.ratings.rd, lazy.ratings.volatility, lazy.views, lazy.rated]
+    if len(items.ids):
+        (_upsert_postgres if _is_postgres() else _upsert_portable)(project, columns, _GLICKO_COLUMNS)
+    state.save()
+    _check_consensus(project, state.ssr or 0.0, lazy.views)
 
 
 def _check_consensus(project: Project, ssr: float, views: np.ndarray) -> None:
@@ -268,7 +327,10 @@ def _check_consensus(project: Project, ssr: float, views: np.ndarray) -> None:
 
 
 def _fold(project: Project, *, from_scratch: bool) -> int:
-    """Fold every closed rating period after the state's watermark. Returns periods folded."""
+    """Fold every closed rating period after the state's watermark. Returns periods folded.
+
+    Refits the consensus (every item's row) when ``consensus_prefix`` of the folded count moves
+    or the item set changed; otherwise reads and writes only the items the folded periods show."""
     watermark = _committed_watermark(project.pk)
     now = time.time()  # after the watermark: every judgement not yet in the log is created later
     with transaction.atomic():
@@ -277,13 +339,8 @@ def _fold(project: Project, *, from_scratch: bool) -> int:
         state, _ = RatingState.objects.get_or_create(project=project)
         if from_scratch:
             state.last_judgement_id, state.periods, state.judgements = 0, 0, 0
+            state.consensus_judgements, state.consensus_items = 0, ""
         params = glicko_params(project)
-        items = project_items(project)
-        if from_scratch:
-            n = len(items.ids)
-            lazy = LazyState(initial_ratings(n, params), np.zeros(n, np.int64), np.zeros(n, np.int64))
-        else:
-            lazy = stored_ratings(project, items, params)
         pending = judgement_log(project, after_id=state.last_judgement_id, up_to_id=watermark)
         labels = period_labels(
             pending.created,
@@ -297,30 +354,43 @@ def _fold(project: Project, *, from_scratch: bool) -> int:
             every_seconds=project.rating_period_minutes * 60.0,
             now=now,
         )
-        if done == 0 and not from_scratch:
+        key = _items_key(project)
+        prefix = consensus_prefix(state.judgements + done, int(key.split(":")[0]))
+        refit = from_scratch or prefix != state.consensus_judgements or key != state.consensus_items
+        if done == 0 and not refit:
             state.period_started_at = _started(pending)
             state.save(update_fields=["period_started_at", "updated_at"])
             return 0
         folded = pending[:done]
-        fold_log(
-            lazy,
-            folded,
-            labels[:done],
-            index_of=items.positions(folded.answers),
-            first_period=state.periods,
-            params=params,
-        )
+        if refit:
+            items = project_items(project)
+            if from_scratch:
+                n = len(items.ids)
+                lazy = LazyState(initial_ratings(n, params), np.zeros(n, np.int64), np.zeros(n, np.int64))
+            else:
+                lazy = stored_ratings(project, items, params)
+        else:
+            items = shown_items(project, folded)
+            lazy = stored_ratings(project, items, params)
+        index_of = items.positions(folded.answers)
+        fold_log(lazy, folded, labels[:done], index_of=index_of, first_period=state.periods, params=params)
         periods = len(np.unique(labels[:done]))
         if done:
             state.last_judgement_id = folded.ids[-1]
         state.periods += periods
         state.judgements += done
         state.period_started_at = _started(pending[done:])
-        del pending
+        del pending, index_of
+        if not refit:
+            _write_played(project, state=state, items=items, lazy=lazy)
+            return periods
         # A recompute has just read the whole log (``folded``); an incremental fold reads it here.
         whole = folded if from_scratch else judgement_log(project, after_id=0, up_to_id=state.last_judgement_id)
-        consensus, reliability = compute_consensus(project, items, whole, seed=state.last_judgement_id)
+        covered = whole[:prefix]
         del whole, folded
+        consensus, reliability = compute_consensus(project, items, covered, seed=covered.ids[-1] if covered.ids else 0)
+        state.consensus_judgements, state.consensus_items = prefix, key
+        del covered
         _write(project, state=state, items=items, lazy=lazy, consensus=consensus, reliability=reliability)
         return periods
 
