@@ -338,12 +338,15 @@ def live_figures(project, acknowledged: list[float], probe: Probe, since_id: int
 
 
 def start_worker() -> subprocess.Popen:
-    """A real Celery worker on the ranking queue (solo pool: the fold runs in this process)."""
+    """A real Celery worker on the ranking queue (solo pool: the fold runs in this process); its
+    log goes to var/annotate_load_worker.log."""
+    (ROOT / "var").mkdir(exist_ok=True)
     return subprocess.Popen(
         [str(ROOT / ".venv/bin/celery"), "-A", "unity", "worker", "-Q", "ranking", "--pool=solo", "--loglevel=WARNING"],
         cwd=ROOT,
         env=os.environ.copy(),
-        stdout=subprocess.DEVNULL,  # the banner; warnings and errors go to stderr
+        stdout=subprocess.DEVNULL,  # the banner
+        stderr=(ROOT / "var" / "annotate_load_worker.log").open("a"),  # warnings and errors
         start_new_session=True,
     )
 
