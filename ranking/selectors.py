@@ -91,8 +91,15 @@ def _pool_and_judged(
     params.append(window)
     if with_judged:
         params += [expert.pk, project.pk]
+    sql = _pool_sql(below_target, with_judged)
+    if connection.vendor == "postgresql":
+        # The filter on the expert's own in-flight items after the left join is estimated to keep
+        # ~3% of the project, so the planner may sort the whole project instead of walking the
+        # (judgement_count, id) index and stopping after the window: 380 ms against 4 ms at
+        # 100,000 items. No sort is wanted in this query; SET LOCAL ends with the issuing transaction.
+        sql = "SET LOCAL enable_sort = off; " + sql
     with connection.cursor() as cursor:
-        cursor.execute(_pool_sql(below_target, with_judged), params)
+        cursor.execute(sql, params)
         rows = cursor.fetchall()
     judged = {row[4] for row in rows if row[4] is not None}
     rows = [row for row in rows if row[4] is None]

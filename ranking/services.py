@@ -294,6 +294,12 @@ def _write(
     ]
     if len(items.ids):
         (_upsert_postgres if _is_postgres() else _upsert_portable)(project, columns, _COLUMNS)
+        if _is_postgres():
+            # A refit may have just created every item's row (a project's first fold): fresh
+            # statistics, so the issuing pool's join is not planned for an empty table until
+            # autovacuum's next round. Samples the table; rare (refits follow a cadence).
+            with connection.cursor() as cursor:
+                cursor.execute(f"ANALYZE {ItemRating._meta.db_table}")
     state.ssr = reliability.ssr
     state.split_half_experts = _nan_to_none(reliability.split_half_experts)
     state.split_half_judgements = _nan_to_none(reliability.split_half_judgements)
