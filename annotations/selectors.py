@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from functools import cache
 
 import numpy as np
 from django.contrib.auth.models import AbstractBaseUser
-from django.core.exceptions import ValidationError
 from django.db import connection
-from django.db.models import Count, Exists, F, IntegerField, OuterRef, Q, Sum
+from django.db.models import Count, F, IntegerField, Q, Sum
 from django.db.models.functions import Least, TruncMonth
 from django.utils import timezone
 
@@ -17,6 +17,7 @@ from annotations.answers import IssuedItem
 from annotations.models import Judgement, Task, TaskItem
 from media_ingest.models import Clip, ProjectItem
 from projects.models import Project, ProjectMembership
+from unity.prepared import columns, split_row
 
 # How many of the least-covered items are considered per request: bounded work at any size.
 CANDIDATE_WINDOW = 200
@@ -25,19 +26,37 @@ CANDIDATE_WINDOW = 200
 def held_task(task_id: object, expert: AbstractBaseUser, *, for_update: bool = False) -> Task | None:
     """The task if ``expert`` holds it: issued to them, in a project they are still a member of
     (or they are staff). Else None, so a task of someone else, or of a project the expert was
-    removed from, is not revealed. ``for_update`` (inside atomic()) locks the task row only."""
-    tasks = Task.objects.select_related("project").annotate(
-        expert_is_member=Exists(ProjectMembership.objects.filter(project=OuterRef("project"), user=expert))
-    )
-    if for_update:
-        tasks = tasks.select_for_update(of=("self",))
+    removed from, is not revealed. ``for_update`` (inside atomic()) locks the task row only.
+
+    One prepared query (``unity.prepared``): the task, its project and the membership."""
     try:
-        task = tasks.get(pk=task_id, expert=expert)
-    except (Task.DoesNotExist, ValueError, TypeError, ValidationError):
+        key = task_id if isinstance(task_id, uuid.UUID) else uuid.UUID(str(task_id))
+    except (ValueError, TypeError, AttributeError):
         return None
-    if not (expert.is_staff or task.expert_is_member):
+    lock = for_update and connection.features.has_select_for_update_of
+    with connection.cursor() as cursor:
+        cursor.execute(_held_task_sql(lock), [expert.pk, Task._meta.pk.get_db_prep_value(key, connection), expert.pk])
+        row = cursor.fetchone()
+    if row is None:
         return None
+    (task, project), (is_member,) = split_row(row, _TASK, _PROJECT)
+    if not (expert.is_staff or is_member):
+        return None
+    Task._meta.get_field("project").set_cached_value(task, project)
     return task
+
+
+_TASK = columns(Task, "t")
+_PROJECT = columns(Project, "pr")
+
+
+@cache
+def _held_task_sql(lock: bool) -> str:
+    return f"""
+        SELECT {_TASK.sql}, {_PROJECT.sql},
+            EXISTS (SELECT 1 FROM {ProjectMembership._meta.db_table} m WHERE m.project_id = t.project_id AND m.user_id = %s)
+        FROM {Task._meta.db_table} t JOIN {Project._meta.db_table} pr ON pr.id = t.project_id
+        WHERE t.id = %s AND t.expert_id = %s{" FOR UPDATE OF t" if lock else ""}"""  # noqa: S608
 
 
 def in_flight_sql() -> str:
@@ -112,16 +131,48 @@ def least_covered_items(
     return [ProjectItem.from_db(ProjectItem.objects.db, ["id", "project_id"], [chosen, project.pk])]
 
 
+# What a task shows of each item, in its order: the item's id, position and frame, and its clip.
+TASK_CLIP = columns(
+    Clip,
+    "c",
+    (
+        "code", "frame_count", "frame_rate", "rows", "columns", "pixel_spacing_x_mm", "pixel_spacing_y_mm",
+        "storage_prefix", "video_name", "poster_name", "frames_manifest_name",
+    ),
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class ShownItem:
+    id: int
+    position: int
+    frame_index: int | None
+    clip: Clip
+
+
+@cache
+def _task_items_sql() -> str:
+    return f"""
+        SELECT ti.item_id, ti.position, p.frame_index, {TASK_CLIP.sql}
+        FROM {TaskItem._meta.db_table} ti
+        JOIN {ProjectItem._meta.db_table} p ON p.id = ti.item_id
+        JOIN {Clip._meta.db_table} c ON c.id = p.clip_id
+        WHERE ti.task_id = %s ORDER BY ti.position"""  # noqa: S608
+
+
+def task_items(task: Task) -> list[ShownItem]:
+    """The task's items in the order shown, each with its clip (the fields ``TASK_CLIP`` names,
+    the rest deferred): one prepared query."""
+    with connection.cursor() as cursor:
+        cursor.execute(_task_items_sql(), [Task._meta.pk.get_db_prep_value(task.pk, connection)])
+        rows = cursor.fetchall()
+    return [ShownItem(row[0], row[1], row[2], TASK_CLIP.load(row[3:])) for row in rows]
+
+
 def issued_items(task: Task) -> list[IssuedItem]:
-    rows = TaskItem.objects.filter(task=task).select_related("item__clip").order_by("position")
     return [
-        IssuedItem(
-            id=row.item_id,
-            frame_count=row.item.clip.frame_count,
-            width=row.item.clip.columns,
-            height=row.item.clip.rows,
-        )
-        for row in rows
+        IssuedItem(id=item.id, frame_count=item.clip.frame_count, width=item.clip.columns, height=item.clip.rows)
+        for item in task_items(task)
     ]
 
 

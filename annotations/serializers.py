@@ -4,6 +4,7 @@ from django.urls import reverse
 from rest_framework import serializers
 
 from annotations.models import Judgement, Task
+from annotations.selectors import task_items
 from media_ingest.models import Clip
 
 
@@ -26,7 +27,6 @@ def clip_payload(clip: Clip) -> dict[str, object]:
 
 
 def task_payload(task: Task) -> dict[str, object]:
-    rows = task.task_items.select_related("item__clip").order_by("position")
     return {
         "id": str(task.pk),
         "project": task.project.slug,
@@ -35,13 +35,8 @@ def task_payload(task: Task) -> dict[str, object]:
         "issued_at": task.issued_at.isoformat(),
         "expires_at": task.expires_at.isoformat(),
         "items": [
-            {
-                "id": row.item_id,
-                "position": row.position,
-                "frame_index": row.item.frame_index,
-                "clip": clip_payload(row.item.clip),
-            }
-            for row in rows
+            {"id": item.id, "position": item.position, "frame_index": item.frame_index, "clip": clip_payload(item.clip)}
+            for item in task_items(task)
         ],
     }
 
