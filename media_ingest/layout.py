@@ -10,11 +10,14 @@ VIDEO = "video.mp4"
 POSTER = "poster.jpg"
 ARRAY = "array.npy"
 MANIFEST = "frames/manifest.json"
+# The lossless master: every de-identified frame as PNG, chunked like the JPEG frames. Never served
+# to the browser (not in SERVED_NAME); dataset releases copy their frames from it.
+LOSSLESS_MANIFEST = "lossless/manifest.json"
 CODE_PATTERN = re.compile(r"^[0-9a-f]{64}$")
 # The names a clip's prefix may hold; anything else under media/<code>/ is a 404.
 SERVED_NAME = re.compile(r"^(video\.mp4|poster\.jpg|array\.npy|frames/manifest\.json|frames/chunk-\d{5}\.bin)$")
 
-__all__ = ["ARRAY", "CHUNK_SIZE", "MANIFEST", "POSTER", "VIDEO", "chunk_name", "storage_prefix"]
+__all__ = ["ARRAY", "CHUNK_SIZE", "LOSSLESS_MANIFEST", "MANIFEST", "POSTER", "VIDEO", "chunk_name", "storage_prefix"]
 
 
 def storage_prefix(code: str) -> str:

@@ -43,6 +43,11 @@ class Clip(models.Model):
     poster_name = models.CharField(max_length=255, blank=True)
     frames_manifest_name = models.CharField(max_length=255, blank=True)
     array_name = models.CharField(max_length=255, blank=True)
+    lossless_manifest_name = models.CharField(
+        max_length=255,
+        blank=True,
+        help_text="The lossless master (PNG frames), never served; empty for clips ingested before it existed.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

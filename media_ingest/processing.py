@@ -28,7 +28,7 @@ from pydicom.uid import UID
 from media_ingest import conf
 from media_ingest.derived import DerivedMedia, EncoderSettings
 from media_ingest.errors import IngestError, TransientIngestError
-from media_ingest.layout import ARRAY, MANIFEST, POSTER, VIDEO, storage_prefix
+from media_ingest.layout import ARRAY, LOSSLESS_MANIFEST, MANIFEST, POSTER, VIDEO, storage_prefix
 from media_ingest.models import Clip, IngestJob, ProjectItem
 from media_ingest.pipeline import ProcessedFile, process_file
 
@@ -180,6 +180,7 @@ def _finish(job: IngestJob, clip: Clip, processed: ProcessedFile, role: _Role) -
                 poster_name=f"{prefix}/{POSTER}",
                 frames_manifest_name=f"{prefix}/{MANIFEST}",
                 array_name=f"{prefix}/{ARRAY}",
+                lossless_manifest_name=f"{prefix}/{LOSSLESS_MANIFEST}",
                 updated_at=timezone.now(),
             )
         duplicate = role is _Role.DUPLICATE

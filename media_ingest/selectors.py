@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterable, Iterator
 from datetime import timedelta
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.core.files.storage import default_storage
 from django.utils import timezone
 
 from media_ingest.models import Clip, IngestJob
@@ -51,3 +54,31 @@ def stale_queued_job_ids(*, minutes: int = STALE_QUEUED_MINUTES, limit: int = 10
         .order_by("pk")
         .values_list("pk", flat=True)[:limit]
     )
+
+
+def lossless_frames(clip: Clip, frames: Iterable[int] | None = None) -> Iterator[tuple[int, bytes]]:
+    """``(frame index, PNG bytes)`` of a clip's lossless master, in frame order (every frame, or
+    the sorted ``frames`` given), read chunk by chunk from the media storage: one chunk in memory
+    at a time. Raises ``LosslessMissing`` for a clip ingested before masters were kept."""
+    if not clip.lossless_manifest_name:
+        raise LosslessMissing(f"clip {clip.code[:12]} has no lossless master: ingest its DICOM again")
+    with default_storage.open(clip.lossless_manifest_name, "rb") as handle:
+        manifest = json.load(handle)
+    folder = clip.lossless_manifest_name.rsplit("/", 1)[0]
+    wanted = None if frames is None else sorted(set(frames))
+    for chunk in manifest["chunks"]:
+        first, spans = chunk["first_frame"], chunk["frames"]
+        indices = range(first, first + len(spans))
+        if wanted is not None:
+            indices = [i for i in wanted if first <= i < first + len(spans)]
+            if not indices:
+                continue
+        with default_storage.open(f"{folder}/{chunk['name']}", "rb") as handle:
+            data = handle.read()
+        for index in indices:
+            offset, length = spans[index - first]
+            yield index, data[offset : offset + length]
+
+
+class LosslessMissing(Exception):
+    pass
