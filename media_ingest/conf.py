@@ -6,8 +6,11 @@ name (``unity.env``). Code reads ``conf.INGEST`` at call time, so tests may repl
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
 from unity.env import env_int, env_str
@@ -72,3 +75,8 @@ class IngestSettings:
 
 
 INGEST = IngestSettings.from_env()
+
+
+def study_secret() -> bytes:
+    """The key of study pseudonyms (``deid.study_pseudonym``), derived from UNITY_PSEUDONYM_KEY."""
+    return hmac.new(settings.UNITY_PSEUDONYM_KEY.encode(), b"unity study pseudonym", hashlib.sha256).digest()

@@ -11,6 +11,8 @@ No Django here.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import math
 import re
 from dataclasses import dataclass
@@ -58,6 +60,9 @@ _REGION_KEYWORDS = frozenset(
         "PhysicalDeltaY",
     }
 )
+# Read only to be hashed with a secret key (``study_pseudonym``), never stored, logged or returned
+# as it is: which clips come from one study, so that dataset splits never put a study in two.
+_STUDY_KEYWORDS = frozenset({"StudyInstanceUID"})
 _CENTIMETRES = 3
 _TWO_D = 1
 _TISSUE = 1
@@ -98,6 +103,7 @@ class TechnicalRecord:
     modality: str
     manufacturer: str
     manufacturer_model: str
+    study_key: str = ""  # keyed hash of the study's UID (study_pseudonym); "" without one
 
 
 def _get(dataset: pydicom.Dataset, keyword: str, allowed: frozenset[str] = TECHNICAL_KEYWORDS) -> object:
@@ -203,8 +209,21 @@ def spacing_of(dataset: pydicom.Dataset, regions: tuple[Region, ...]) -> tuple[f
     return None, None
 
 
-def build_technical_record(dataset: pydicom.Dataset, *, default_frame_rate: float) -> TechnicalRecord:
-    """A new record from the whitelisted technical attributes of ``dataset`` (header only)."""
+def study_pseudonym(dataset: pydicom.Dataset, *, secret: bytes) -> str:
+    """HMAC-SHA256 of the study's UID under ``secret``: equal for the clips of one study, not
+    reversible or linkable to the UID without the key. "" when the file names no study."""
+    value = _get(dataset, "StudyInstanceUID", _STUDY_KEYWORDS)
+    uid = str(value).strip() if value is not None else ""
+    if not uid:
+        return ""
+    return hmac.new(secret, uid.encode("ascii", "replace"), hashlib.sha256).hexdigest()
+
+
+def build_technical_record(
+    dataset: pydicom.Dataset, *, default_frame_rate: float, study_secret: bytes | None = None
+) -> TechnicalRecord:
+    """A new record from the whitelisted technical attributes of ``dataset`` (header only); with
+    ``study_secret``, the study's pseudonym too."""
     rows, columns = _int(_get(dataset, "Rows")), _int(_get(dataset, "Columns"))
     rate, source = frame_rate_of(dataset, default=default_frame_rate)
     regions = regions_of(dataset, rows=rows, columns=columns)
@@ -229,6 +248,7 @@ def build_technical_record(dataset: pydicom.Dataset, *, default_frame_rate: floa
         modality=_technical_text(_get(dataset, "Modality"), 16),
         manufacturer=_technical_text(_get(dataset, "Manufacturer")),
         manufacturer_model=_technical_text(_get(dataset, "ManufacturerModelName")),
+        study_key=study_pseudonym(dataset, secret=study_secret) if study_secret else "",
     )
 
 

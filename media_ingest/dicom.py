@@ -106,7 +106,9 @@ def open_dicom(path: Path) -> Iterator[DicomClip]:
     """Open ``path`` and check it can be ingested; raises ``IngestError`` with a clear reason."""
     with path.open("rb") as handle:
         dataset = _read_header(handle)
-        record = build_technical_record(dataset, default_frame_rate=conf.INGEST.default_frame_rate)
+        record = build_technical_record(
+            dataset, default_frame_rate=conf.INGEST.default_frame_rate, study_secret=conf.study_secret()
+        )
         _check_limits(record)
         options = _pixel_options(handle, dataset, record)
         lut = _palette_table(dataset) if record.photometric == "PALETTE COLOR" else None

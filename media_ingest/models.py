@@ -29,6 +29,12 @@ class Clip(models.Model):
     columns = models.PositiveIntegerField(default=0)
     pixel_spacing_x_mm = models.FloatField(null=True, blank=True)
     pixel_spacing_y_mm = models.FloatField(null=True, blank=True)
+    study_key = models.CharField(
+        max_length=64,
+        blank=True,
+        db_index=True,
+        help_text="Keyed hash of the source study's UID (never the UID): clips of one study share it.",
+    )
     manufacturer = models.CharField(max_length=120, blank=True)
     manufacturer_model = models.CharField(max_length=120, blank=True)
     modality = models.CharField(max_length=16, blank=True)

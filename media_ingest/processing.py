@@ -115,6 +115,7 @@ def _clip_fields(processed: ProcessedFile) -> dict[str, object]:
         "columns": record.columns,
         "pixel_spacing_x_mm": record.pixel_spacing_x_mm,
         "pixel_spacing_y_mm": record.pixel_spacing_y_mm,
+        "study_key": record.study_key,
         "manufacturer": record.manufacturer,
         "manufacturer_model": record.manufacturer_model,
         "modality": record.modality,

@@ -31,6 +31,10 @@ if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured("SECRET_KEY: required when DJANGO_DEBUG is off")
     SECRET_KEY = _DEV_SECRET
+# Keys the pseudonyms derived from source identifiers (a study's UID, hashed at ingest so that
+# dataset splits keep a study together). Set it once in production and never change it: clips
+# ingested under another key no longer group with their study. Defaults to SECRET_KEY.
+UNITY_PSEUDONYM_KEY = env_str("UNITY_PSEUDONYM_KEY") or SECRET_KEY
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost"] if DEBUG else [])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
