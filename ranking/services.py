@@ -49,10 +49,12 @@ logger = logging.getLogger(__name__)
 
 __all__ = [
     "RANKING_LOCK_NAMESPACE",
+    "Snapshot",
     "compute_consensus",
     "do_close_rating_periods",
     "do_recompute_ratings",
     "period_is_due",
+    "snapshot_ratings",
 ]
 
 #: First key of the advisory lock pair; the second is the project id.
@@ -437,3 +439,50 @@ def period_is_due(project: Project, pending: Sequence[tuple[int, float]]) -> boo
         every_seconds=project.rating_period_minutes * 60.0,
     )
     return closed_periods(labels, created, every_judgements=project.rating_period_judgements) > 0
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Ratings as of one judgement id, computed from the log alone (nothing read from or written
+    to the rating rows): what a dataset release publishes. Arrays follow ``item_ids``."""
+
+    item_ids: np.ndarray
+    judgements: int
+    periods: int
+    rating: np.ndarray
+    rd: np.ndarray
+    volatility: np.ndarray
+    views: np.ndarray
+    consensus: dict[str, np.ndarray]  # empty without judgements
+    reliability: Reliability | None
+
+
+def snapshot_ratings(project: Project, *, up_to_id: int, item_ids: Sequence[int]) -> Snapshot:
+    """Fold every judgement up to ``up_to_id`` from scratch into Glicko-2 ratings of ``item_ids``
+    (the last rating period closed at the snapshot) and fit the consensus over the whole of it.
+    Depends on the log and the item ids only, so a release rebuilt later publishes the same values."""
+    items = ProjectItems(ids=np.array(sorted(item_ids), np.int64))
+    params = glicko_params(project)
+    log = judgement_log(project, after_id=0, up_to_id=up_to_id)
+    labels = period_labels(
+        log.created,
+        every_judgements=project.rating_period_judgements,
+        every_seconds=project.rating_period_minutes * 60.0,
+    )
+    n = len(items.ids)
+    lazy = LazyState(initial_ratings(n, params), np.zeros(n, np.int64), np.zeros(n, np.int64))
+    fold_log(lazy, log, labels, index_of=items.positions(log.answers), first_period=0, params=params)
+    periods = len(np.unique(labels))
+    state = lazy.at(periods)
+    consensus, reliability = compute_consensus(project, items, log, seed=up_to_id) if log.ids else ({}, None)
+    return Snapshot(
+        item_ids=items.ids,
+        judgements=len(log.ids),
+        periods=periods,
+        rating=state.rating,
+        rd=state.rd,
+        volatility=state.volatility,
+        views=lazy.views,
+        consensus=consensus,
+        reliability=reliability,
+    )

@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "annotations",
     "ranking",
     "activelearning",
+    "datasets",
 ]
 
 MIDDLEWARE = [
@@ -140,6 +141,7 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ROUTES = {
     "media_ingest.tasks.*": {"queue": "media"},
+    "datasets.tasks.*": {"queue": "media"},
     "ranking.tasks.*": {"queue": "ranking"},
     "activelearning.tasks.*": {"queue": "learning"},
 }

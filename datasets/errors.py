@@ -1,0 +1,2 @@
+class ReleaseError(Exception):
+    """A release cannot be made as asked; the message says why."""

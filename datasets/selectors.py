@@ -1,0 +1,195 @@
+"""Reads for building a release: its items, its experts, its answers. Everything a release holds
+is read through the freeze watermarks (``Release.last_item_id``, ``last_judgement_id``)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db.models import Count, Sum
+
+from annotations.models import Judgement, TaskItem
+from datasets.models import Release
+from datasets.splits import keyed_order
+from media_ingest.models import Clip, ProjectItem
+from projects.models import ExpertProfile, Project
+
+READ_CHUNK = 5000
+
+
+@dataclass(frozen=True)
+class ReleaseItem:
+    item_id: int
+    prefix: str  # 01 development, 02 external validation
+    code: str  # the clip's 64 hex
+    frame_index: int | None
+    frame_count: int
+    frame_rate: float
+    width: int
+    height: int
+    spacing_x_mm: float | None
+    spacing_y_mm: float | None
+    study_key: str
+    lossless_manifest_name: str
+    video_name: str
+
+    @property
+    def clip_name(self) -> str:
+        """``01-<64 hex>``: the biobank's name of a clip (FileHash)."""
+        return f"{self.prefix}-{self.code}"
+
+    def image_name(self, frame: int | None = None) -> str:
+        """The clip's name, or a frame's (``01-<64 hex>-0012``) for a frame item or ``frame``."""
+        index = self.frame_index if frame is None else frame
+        return self.clip_name if index is None else f"{self.clip_name}-{index:04d}"
+
+
+def release_items(release: Release) -> list[ReleaseItem]:
+    """The release's items (ids up to its watermark, clips ready), in id order."""
+    rows = (
+        ProjectItem.objects.filter(
+            project_id=release.project_id, id__lte=release.last_item_id, clip__status=Clip.Status.READY
+        )
+        .order_by("id")
+        .values_list(
+            "id",
+            "split",
+            "clip__code",
+            "frame_index",
+            "clip__frame_count",
+            "clip__frame_rate",
+            "clip__columns",
+            "clip__rows",
+            "clip__pixel_spacing_x_mm",
+            "clip__pixel_spacing_y_mm",
+            "clip__study_key",
+            "clip__lossless_manifest_name",
+            "clip__video_name",
+        )
+    )
+    return [ReleaseItem(*row) for row in rows.iterator(chunk_size=READ_CHUNK)]
+
+
+@dataclass(frozen=True)
+class Expert:
+    pseudonym: str
+    profession: str
+
+
+def release_experts(release: Release) -> dict[int, Expert]:
+    """User id -> pseudonym (E001, E002, ... in an order keyed by the release's salt: stable within
+    the release, unrelated to ids or sign-up order) and profession."""
+    ids = (
+        Judgement.objects.filter(project_id=release.project_id, id__lte=release.last_judgement_id)
+        .values_list("expert_id", flat=True)
+        .distinct()
+    )
+    ordered = sorted(ids, key=lambda user_id: keyed_order(release.salt, f"expert:{user_id}"))
+    professions = dict(ExpertProfile.objects.filter(user_id__in=ordered).values_list("user_id", "profession"))
+    return {
+        user_id: Expert(pseudonym=f"E{n:03d}", profession=professions.get(user_id, ExpertProfile.Profession.OTHER))
+        for n, user_id in enumerate(ordered, start=1)
+    }
+
+
+@dataclass(frozen=True)
+class Answer:
+    judgement_id: int
+    expert_id: int
+    item_id: int | None  # the task's item (single-item kinds); None for ranking
+    answer: dict
+    not_sure: bool
+    time_on_task_ms: int
+    created_at: datetime
+
+
+def _superseded(release: Release) -> set[int]:
+    """Judgements corrected by a later judgement within the release: the correction counts."""
+    return set(
+        Judgement.objects.filter(
+            project_id=release.project_id, id__lte=release.last_judgement_id, supersedes__isnull=False
+        ).values_list("supersedes_id", flat=True)
+    )
+
+
+def answers_by_item(release: Release) -> Iterator[Answer]:
+    """Answers of single-item tasks (classification, keypoints, temporal) in (item id, judgement
+    id) order, streamed: one chunk of rows in memory at a time."""
+    skip = _superseded(release)
+    rows = (
+        TaskItem.objects.filter(
+            task__judgement__project_id=release.project_id,
+            task__judgement__id__lte=release.last_judgement_id,
+            item_id__lte=release.last_item_id,
+        )
+        .order_by("item_id", "task__judgement__id")
+        .values_list(
+            "task__judgement__id",
+            "task__judgement__expert_id",
+            "item_id",
+            "task__judgement__answer",
+            "task__judgement__not_sure",
+            "task__judgement__time_on_task_ms",
+            "task__judgement__created_at",
+        )
+    )
+    for row in rows.iterator(chunk_size=READ_CHUNK):
+        if row[0] not in skip:
+            yield Answer(*row)
+
+
+def answers_in_order(release: Release) -> Iterator[Answer]:
+    """Every answer in judgement id order (ranking: the items are in the answer), streamed."""
+    skip = _superseded(release)
+    rows = (
+        Judgement.objects.filter(project_id=release.project_id, id__lte=release.last_judgement_id)
+        .order_by("id")
+        .values_list("id", "expert_id", "answer", "not_sure", "time_on_task_ms", "created_at")
+    )
+    for pk, expert_id, answer, not_sure, time_ms, created in rows.iterator(chunk_size=READ_CHUNK):
+        if pk not in skip:
+            yield Answer(pk, expert_id, None, answer, not_sure, time_ms, created)
+
+
+def most_experts_per_item(release: Release) -> int:
+    """The most distinct experts who answered one item (the operator columns of a phase table)."""
+    counts = (
+        TaskItem.objects.filter(
+            task__judgement__project_id=release.project_id,
+            task__judgement__id__lte=release.last_judgement_id,
+            item_id__lte=release.last_item_id,
+        )
+        .values("item_id")
+        .annotate(n=Count("task__judgement__expert_id", distinct=True))
+        .order_by("-n")
+        .values_list("n", flat=True)[:1]
+    )
+    return next(iter(counts), 0)
+
+
+def next_version(project: Project) -> int:
+    last = Release.objects.filter(project=project).order_by("-version").values_list("version", flat=True).first()
+    return (last or 0) + 1
+
+
+def watermarks(project: Project) -> tuple[int, int]:
+    """(last item id, last judgement id) of ``project`` now."""
+    item = ProjectItem.objects.filter(project=project).order_by("-id").values_list("id", flat=True).first()
+    judgement = Judgement.objects.filter(project=project).order_by("-id").values_list("id", flat=True).first()
+    return item or 0, judgement or 0
+
+
+def release_preview(project: Project) -> dict[str, int]:
+    """What a release of ``project`` made now would hold: a few aggregate queries."""
+    items = ProjectItem.objects.filter(project=project, clip__status=Clip.Status.READY)
+    clips = Clip.objects.filter(pk__in=items.values("clip_id"))
+    judgements = Judgement.objects.filter(project=project)
+    return {
+        "items": items.count(),
+        "clips": clips.count(),
+        "clips_without_master": clips.filter(lossless_manifest_name="").count(),
+        "frames_at_most": clips.aggregate(n=Sum("frame_count"))["n"] or 0,
+        "answers": judgements.count(),
+        "experts": judgements.values("expert_id").distinct().count(),
+    }
