@@ -16,7 +16,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from datasets.archive import MANIFEST
-from datasets.models import Release
+from datasets.models import Download, LicenceAcceptance, Release
 from datasets.selectors import next_version, release_preview
 from datasets.services import ReleaseError, do_create_release, do_withdraw_release, release_path
 from datasets.tasks import build_release
@@ -164,3 +164,30 @@ class ReleaseAdmin(admin.ModelAdmin):
             "opts": self.model._meta,
         }
         return TemplateResponse(request, "admin/datasets/publish.html", context)
+
+
+class _ReadOnly(admin.ModelAdmin):
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(LicenceAcceptance)
+class LicenceAcceptanceAdmin(_ReadOnly):
+    list_display = ["release", "user", "full_name", "institution", "licence", "accepted_at"]
+    list_filter = ["release"]
+    search_fields = ["full_name", "institution", "user__email"]
+    list_select_related = ["release__project", "user"]
+
+
+@admin.register(Download)
+class DownloadAdmin(_ReadOnly):
+    list_display = ["release", "user", "byte_range", "at"]
+    list_filter = ["release"]
+    search_fields = ["user__email"]
+    list_select_related = ["release__project", "user"]

@@ -82,3 +82,37 @@ class Release(models.Model):
     def fractions(self) -> tuple[float, float, float]:
         values = self.split_fractions or [0.8, 0.1, 0.1]
         return (float(values[0]), float(values[1]), float(values[2]))
+
+    @property
+    def is_available(self) -> bool:
+        return self.status == self.Status.READY
+
+
+class LicenceAcceptance(models.Model):
+    """A user accepted ``release``'s licence, with what the biobank asks (recorded with the time)."""
+
+    release = models.ForeignKey(Release, on_delete=models.PROTECT, related_name="acceptances")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="licence_acceptances")
+    full_name = models.CharField(max_length=200)
+    institution = models.CharField(max_length=200)
+    intended_use = models.TextField()
+    licence = models.CharField(max_length=32, help_text="The licence accepted (the release's at the time).")
+    accepted_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["release", "user"], name="acceptance_release_user")]
+
+    def __str__(self) -> str:
+        return f"{self.user} accepted {self.release}"
+
+
+class Download(models.Model):
+    """Every request for a release's archive (a resumed download is one row per request)."""
+
+    release = models.ForeignKey(Release, on_delete=models.PROTECT, related_name="downloads")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="downloads")
+    byte_range = models.CharField(max_length=100, blank=True, help_text="The Range header, if any.")
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    def __str__(self) -> str:
+        return f"{self.user} downloaded {self.release} at {self.at:%Y-%m-%d %H:%M}"

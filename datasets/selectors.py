@@ -10,7 +10,7 @@ from datetime import datetime
 from django.db.models import Count, Sum
 
 from annotations.models import Judgement, TaskItem
-from datasets.models import Release
+from datasets.models import LicenceAcceptance, Release
 from datasets.splits import keyed_order
 from media_ingest.models import Clip, ProjectItem
 from projects.models import ExpertProfile, Project
@@ -193,3 +193,27 @@ def release_preview(project: Project) -> dict[str, int]:
         "answers": judgements.count(),
         "experts": judgements.values("expert_id").distinct().count(),
     }
+
+
+def catalogue() -> list[Release]:
+    """Releases researchers can see: ready ones, newest version of each project first."""
+    return list(
+        Release.objects.filter(status=Release.Status.READY)
+        .select_related("project")
+        .order_by("project__title", "-version")
+    )
+
+
+def public_release(slug: str, version: int) -> Release | None:
+    """A release's public page: ready or withdrawn (the page says so); never one still building."""
+    return (
+        Release.objects.filter(
+            project__slug=slug, version=version, status__in=[Release.Status.READY, Release.Status.WITHDRAWN]
+        )
+        .select_related("project")
+        .first()
+    )
+
+
+def has_accepted(release: Release, user) -> bool:
+    return user.is_authenticated and LicenceAcceptance.objects.filter(release=release, user=user).exists()

@@ -13,13 +13,21 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from datasets.errors import ReleaseError
-from datasets.models import Release
+from datasets.models import Download, LicenceAcceptance, Release
 from datasets.processing import do_build_release, release_path
 from datasets.selectors import next_version, watermarks
 from datasets.tasks import build_release
 from projects.models import Project
 
-__all__ = ["ReleaseError", "do_build_release", "do_create_release", "do_withdraw_release", "release_path"]
+__all__ = [
+    "ReleaseError",
+    "do_accept_licence",
+    "do_build_release",
+    "do_create_release",
+    "do_record_download",
+    "do_withdraw_release",
+    "release_path",
+]
 
 
 def do_create_release(
@@ -60,6 +68,26 @@ def do_create_release(
         if queue:
             transaction.on_commit(functools.partial(build_release.delay, release.pk), robust=True)
     return release
+
+
+def do_accept_licence(
+    release: Release, *, user: AbstractBaseUser, full_name: str, institution: str, intended_use: str
+) -> LicenceAcceptance:
+    """Record that ``user`` accepts ``release``'s licence (once; a second acceptance keeps the first)."""
+    fields = {"full_name": full_name.strip(), "institution": institution.strip(), "intended_use": intended_use.strip()}
+    missing = [name.replace("_", " ") for name, value in fields.items() if not value]
+    if missing:
+        raise ReleaseError(f"please give your {', '.join(missing)}")
+    if not release.is_available:
+        raise ReleaseError("this release is not available")
+    acceptance, _ = LicenceAcceptance.objects.get_or_create(
+        release=release, user=user, defaults={**fields, "licence": release.licence}
+    )
+    return acceptance
+
+
+def do_record_download(release: Release, *, user: AbstractBaseUser, byte_range: str) -> Download:
+    return Download.objects.create(release=release, user=user, byte_range=byte_range[:100])
 
 
 def do_withdraw_release(release: Release, *, reason: str) -> Release:

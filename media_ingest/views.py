@@ -8,17 +8,15 @@ hands the file to nginx with X-Accel-Redirect, which also answers Range requests
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterator
-
 from django.conf import settings
 from django.core.files.storage import default_storage
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, StreamingHttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_safe
 
 from media_ingest.layout import CODE_PATTERN, SERVED_NAME
 from media_ingest.selectors import clip_visible_to
+from unity.ranges import ranged_response
 
 CACHE_CONTROL = "private, max-age=31536000, immutable"
 CONTENT_TYPES = {
@@ -28,8 +26,6 @@ CONTENT_TYPES = {
     ".bin": "application/octet-stream",
     ".npy": "application/octet-stream",
 }
-_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
-_BLOCK = 256 * 1024
 
 
 @require_safe
@@ -61,52 +57,6 @@ def _file_response(request: HttpRequest, storage_name: str, content_type: str) -
         size = default_storage.size(storage_name)
     except OSError:
         raise Http404("No such file") from None
-    byte_range = _parse_range(request.headers.get("Range", ""), size)
-    if byte_range == "unsatisfiable":
-        response = HttpResponse(status=416)
-        response["Content-Range"] = f"bytes */{size}"
-        return response
-    start, end = (0, size - 1) if byte_range is None else byte_range
-    response = StreamingHttpResponse(
-        _read(storage_name, start, end - start + 1),
-        status=200 if byte_range is None else 206,
-        content_type=content_type,
+    return ranged_response(
+        request, size=size, open_file=lambda: default_storage.open(storage_name, "rb"), content_type=content_type
     )
-    response["Content-Length"] = str(end - start + 1)
-    if byte_range is not None:
-        response["Content-Range"] = f"bytes {start}-{end}/{size}"
-    response["Accept-Ranges"] = "bytes"
-    return response
-
-
-def _parse_range(header: str, size: int) -> tuple[int, int] | str | None:
-    """One byte range as (start, end) inclusive; None for no (or a multi-part) range, which is
-    answered with the whole file; "unsatisfiable" for a range outside the file."""
-    match = _RANGE.match(header.strip())
-    if not match:
-        return None
-    first, last = match.groups()
-    if first == "" and last == "":
-        return None
-    if first == "":
-        length = int(last)
-        if length == 0:
-            return "unsatisfiable"
-        return max(size - length, 0), size - 1
-    start = int(first)
-    end = min(int(last), size - 1) if last else size - 1
-    if start >= size or end < start:
-        return "unsatisfiable"
-    return start, end
-
-
-def _read(storage_name: str, start: int, remaining: int) -> Iterator[bytes]:
-    """The file is opened only when the body is sent, and closed when it has been."""
-    with default_storage.open(storage_name, "rb") as handle:
-        handle.seek(start)
-        while remaining > 0:
-            block = handle.read(min(_BLOCK, remaining))
-            if not block:
-                break
-            remaining -= len(block)
-            yield block

@@ -248,6 +248,8 @@ UNITY_MEDIA_SERVING = env_str("UNITY_MEDIA_SERVING", "django")
 if UNITY_MEDIA_SERVING not in {"django", "x-accel"}:
     raise ImproperlyConfigured("UNITY_MEDIA_SERVING: expected 'django' or 'x-accel'")
 UNITY_X_ACCEL_PREFIX = env_str("UNITY_X_ACCEL_PREFIX", "/protected-media/")
+# Dataset release archives (UNITY_PRIVATE_ROOT/releases/) under the same serving mode.
+UNITY_X_ACCEL_RELEASES_PREFIX = env_str("UNITY_X_ACCEL_RELEASES_PREFIX", "/protected-releases/")
 # Production serves hashed, compressed static files collected at build time; development and the
 # test suite (UNITY_STATIC_MANIFEST=0) serve them straight from the source folders.
 UNITY_STATIC_MANIFEST = env_bool("UNITY_STATIC_MANIFEST", not DEBUG)

@@ -15,6 +15,7 @@ urlpatterns = [
     path("", include("projects.urls")),
     path("", include("media_ingest.urls")),
     path("", include("annotations.urls")),
+    path("", include("datasets.urls")),
 ]
 
 
