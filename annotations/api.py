@@ -3,12 +3,16 @@ shape output; every refusal is a 4xx with ``{"code", "detail"}``."""
 
 from __future__ import annotations
 
+import django_filters
 import numpy as np
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import generics, serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from annotations.errors import NotFound, ServiceError
+from annotations.models import Judgement
 from annotations.selectors import held_task
 from annotations.serializers import (
     JudgementInSerializer,
@@ -19,6 +23,25 @@ from annotations.serializers import (
 )
 from annotations.services import do_issue_next_task, do_renew_task, do_skip_task, do_submit_judgement
 from projects.selectors import get_project_for
+from unity.rest import IdCursorPagination, refusals
+
+# Documentation of the task API's answers (the payloads are built in annotations.serializers).
+TASK = inline_serializer(
+    "TaskEnvelope",
+    {
+        "task": serializers.JSONField(
+            required=False, help_text="The task: id, kind, items with their clips' frame manifests, expiry."
+        ),
+        "code": serializers.CharField(required=False, help_text="no_more_tasks when nothing is left."),
+        "detail": serializers.CharField(required=False),
+    },
+)
+ONE_TASK = inline_serializer("TaskOne", {"task": serializers.JSONField()})
+RECORDED = inline_serializer(
+    "JudgementRecorded", {"judgement": serializers.JSONField(), "created": serializers.BooleanField()}
+)
+SKIPPED = inline_serializer("TaskSkipped", {"task": serializers.CharField(), "status": serializers.CharField()})
+RENEWED = inline_serializer("TaskRenewed", {"task": serializers.CharField(), "expires_at": serializers.DateTimeField()})
 
 
 def error_response(error: ServiceError) -> Response:
@@ -29,6 +52,7 @@ def invalid_response(errors: dict) -> Response:
     return Response({"code": "invalid", "detail": errors}, status=400)
 
 
+@extend_schema(tags=["tasks"], request=NextTaskInSerializer, responses={200: TASK, **refusals(404, 409, 503)})
 class NextTaskView(APIView):
     def post(self, request: Request, slug: str) -> Response:
         project = get_project_for(request.user, slug)
@@ -51,6 +75,7 @@ class NextTaskView(APIView):
         return Response({"task": task_payload(task)}, status=200)
 
 
+@extend_schema(tags=["tasks"], responses={200: ONE_TASK, **refusals(404)})
 class TaskView(APIView):
     def get(self, request: Request, task_id: str) -> Response:
         task = held_task(task_id, request.user)
@@ -59,6 +84,9 @@ class TaskView(APIView):
         return Response({"task": task_payload(task)})
 
 
+@extend_schema(
+    tags=["tasks"], request=JudgementInSerializer, responses={200: RECORDED, 201: RECORDED, **refusals(404, 409, 410)}
+)
 class JudgementView(APIView):
     def post(self, request: Request, task_id: str) -> Response:
         data = JudgementInSerializer(data=request.data)
@@ -71,6 +99,7 @@ class JudgementView(APIView):
         return Response({"judgement": judgement_payload(judgement), "created": created}, status=201 if created else 200)
 
 
+@extend_schema(tags=["tasks"], request=SkipInSerializer, responses={200: SKIPPED, **refusals(404, 409, 410)})
 class SkipView(APIView):
     def post(self, request: Request, task_id: str) -> Response:
         data = SkipInSerializer(data=request.data)
@@ -83,6 +112,7 @@ class SkipView(APIView):
         return Response({"task": str(task.pk), "status": task.status})
 
 
+@extend_schema(tags=["tasks"], request=None, responses={200: RENEWED, **refusals(404, 409, 410)})
 class RenewView(APIView):
     def post(self, request: Request, task_id: str) -> Response:
         try:
@@ -90,3 +120,43 @@ class RenewView(APIView):
         except ServiceError as error:
             return error_response(error)
         return Response({"task": str(task.pk), "expires_at": task.expires_at.isoformat()})
+
+
+# --- Read API: a project's judgements -------------------------------------------------------------
+
+
+class JudgementSerializer(serializers.ModelSerializer):
+    items = serializers.SerializerMethodField(help_text="The task's item ids, in the order shown.")
+
+    class Meta:
+        model = Judgement
+        fields = ["id", "task", "expert", "items", "answer", "not_sure", "time_on_task_ms", "created_at", "supersedes"]
+
+    def get_items(self, judgement: Judgement) -> list[int]:
+        return [link.item_id for link in judgement.task.task_items.all()]
+
+
+class JudgementFilter(django_filters.FilterSet):
+    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+
+    class Meta:
+        model = Judgement
+        fields = ["expert", "not_sure"]
+
+
+@extend_schema(tags=["judgements"], responses={200: JudgementSerializer(many=True), **refusals(404)})
+class ProjectJudgementsView(generics.ListAPIView):
+    """The project's judgements: every one to staff, an expert's own to an expert (a member)."""
+
+    serializer_class = JudgementSerializer
+    queryset = Judgement.objects.none()  # the model, for the schema; get_queryset chooses the rows
+    pagination_class = IdCursorPagination
+    filterset_class = JudgementFilter
+
+    def get_queryset(self):
+        project = get_project_for(self.request.user, self.kwargs["slug"])
+        judgements = Judgement.objects.filter(project=project).prefetch_related("task__task_items")
+        if not self.request.user.is_staff:
+            judgements = judgements.filter(expert=self.request.user)
+        return judgements

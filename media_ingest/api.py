@@ -8,15 +8,17 @@ body is read, so a refused upload stages nothing.
 
 from __future__ import annotations
 
+import django_filters
 from django.http import Http404
-from rest_framework import exceptions
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import exceptions, generics, serializers
 from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from media_ingest import conf
-from media_ingest.models import IngestJob
+from media_ingest.models import IngestJob, ProjectItem
 from media_ingest.processing import private_root
 from media_ingest.selectors import ingest_jobs_page
 from media_ingest.serializers import JobListInSerializer, UploadInSerializer, job_payload
@@ -24,6 +26,7 @@ from media_ingest.services import do_create_ingest_jobs
 from media_ingest.staging import uploads_as_paths
 from projects.models import Project
 from projects.selectors import get_project_for, projects_visible_to
+from unity.rest import IdCursorPagination, refusals
 
 
 def _error(code: str, detail: object, status: int) -> Response:
@@ -44,6 +47,28 @@ class _IngestAPIView(APIView):
         return project
 
 
+class JobSerializer(serializers.Serializer):
+    """A job as the API shows it (``serializers.job_payload``): documentation only."""
+
+    id = serializers.IntegerField()
+    batch = serializers.CharField()
+    source_name = serializers.CharField()
+    status = serializers.ChoiceField(choices=IngestJob.Status.choices)
+    error = serializers.CharField()
+    clip = serializers.CharField(allow_null=True)
+    attempts = serializers.IntegerField()
+    created_at = serializers.DateTimeField()
+    finished_at = serializers.DateTimeField(allow_null=True)
+
+
+JOBS = inline_serializer("IngestBatch", {"batch": serializers.CharField(), "jobs": JobSerializer(many=True)})
+JOB_PAGE = inline_serializer(
+    "IngestJobPage", {"jobs": JobSerializer(many=True), "next_before": serializers.IntegerField(allow_null=True)}
+)
+ONE_JOB = inline_serializer("IngestJobOne", {"job": JobSerializer()})
+
+
+@extend_schema(tags=["ingest"], request=UploadInSerializer, responses={202: JOBS, **refusals(404)})
 class ProjectIngestView(_IngestAPIView):
     parser_classes = [MultiPartParser]
 
@@ -67,6 +92,7 @@ class ProjectIngestView(_IngestAPIView):
         return Response({"batch": batch, "jobs": [job_payload(job) for job in jobs]}, status=202)
 
 
+@extend_schema(tags=["ingest"], parameters=[JobListInSerializer], responses={200: JOB_PAGE, **refusals(404)})
 class ProjectIngestJobsView(_IngestAPIView):
     def get(self, request: Request, slug: str) -> Response:
         project = self.staff_project(request, slug)
@@ -81,6 +107,7 @@ class ProjectIngestJobsView(_IngestAPIView):
         return Response({"jobs": [job_payload(job) for job in jobs], "next_before": following})
 
 
+@extend_schema(tags=["ingest"], responses={200: ONE_JOB, **refusals(404)})
 class IngestJobView(_IngestAPIView):
     def get(self, request: Request, job_id: int) -> Response:
         if not request.user.is_staff:
@@ -90,3 +117,53 @@ class IngestJobView(_IngestAPIView):
         if job is None:
             raise Http404
         return Response({"job": job_payload(job)})
+
+
+# --- Read API: a project's items ------------------------------------------------------------------
+
+
+class ItemSerializer(serializers.ModelSerializer):
+    clip = serializers.CharField(source="clip.code", help_text="The clip's code (SHA-256 of its de-identified pixels).")
+    frame_count = serializers.IntegerField(source="clip.frame_count")
+    frame_rate = serializers.FloatField(source="clip.frame_rate")
+    width = serializers.IntegerField(source="clip.columns")
+    height = serializers.IntegerField(source="clip.rows")
+    pixel_spacing_x_mm = serializers.FloatField(source="clip.pixel_spacing_x_mm", allow_null=True)
+    pixel_spacing_y_mm = serializers.FloatField(source="clip.pixel_spacing_y_mm", allow_null=True)
+
+    class Meta:
+        model = ProjectItem
+        fields = [
+            "id",
+            "clip",
+            "frame_index",
+            "split",
+            "is_active",
+            "judgement_count",
+            "frame_count",
+            "frame_rate",
+            "width",
+            "height",
+            "pixel_spacing_x_mm",
+            "pixel_spacing_y_mm",
+        ]
+
+
+class ItemFilter(django_filters.FilterSet):
+    class Meta:
+        model = ProjectItem
+        fields = ["split", "is_active"]
+
+
+@extend_schema(tags=["items"], responses={200: ItemSerializer(many=True), **refusals(404)})
+class ProjectItemsView(generics.ListAPIView):
+    """The project's items with their clips' facts, to members and staff."""
+
+    serializer_class = ItemSerializer
+    queryset = ProjectItem.objects.none()  # the model, for the schema; get_queryset chooses the rows
+    pagination_class = IdCursorPagination
+    filterset_class = ItemFilter
+
+    def get_queryset(self):
+        project = get_project_for(self.request.user, self.kwargs["slug"])
+        return ProjectItem.objects.filter(project=project).select_related("clip")

@@ -13,7 +13,8 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.http import Http404
-from rest_framework import exceptions, parsers
+from drf_spectacular.utils import OpenApiResponse
+from rest_framework import exceptions, pagination, parsers, serializers
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as rest_exception_handler
 
@@ -81,3 +82,44 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     if response is not None and isinstance(exc, exceptions.APIException):
         response.data = {"code": _code(exc), "detail": exc.detail}
     return response
+
+
+# --- OpenAPI: the shapes every endpoint shares ---------------------------------------------------
+
+
+class ErrorSerializer(serializers.Serializer):
+    """Every refusal: a machine code and a message (or, for invalid fields, a dict of messages)."""
+
+    code = serializers.CharField()
+    detail = serializers.JSONField()
+
+
+def refusals(*statuses: int) -> dict[int, OpenApiResponse]:
+    """Documented refusals, always ``{"code", "detail"}``. 400 (a body that is not JSON), 403 (not
+    signed in) and 413 (a body too large) can answer any request and are included."""
+    words = {
+        400: "Invalid request",
+        401: "Invalid token",
+        403: "Not signed in, or not allowed",
+        404: "No such object (or not yours to see)",
+        405: "Method not allowed",
+        406: "Not acceptable",
+        409: "Conflict with the object's state",
+        410: "Gone",
+        413: "Body too large",
+        415: "Unsupported media type",
+        503: "Busy: try again",
+    }
+    return {
+        status: OpenApiResponse(ErrorSerializer, description=words[status])
+        for status in sorted({400, 401, 403, 405, 406, 413, 415, *statuses})
+    }
+
+
+class IdCursorPagination(pagination.CursorPagination):
+    """Cursor pages in id order: stable under inserts, cheap at any depth."""
+
+    ordering = "id"
+    page_size = 100
+    page_size_query_param = "page_size"
+    max_page_size = 1000

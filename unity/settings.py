@@ -48,6 +48,10 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "rest_framework",
+    "rest_framework.authtoken",
+    "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "allauth",
     "allauth.account",
     "allauth.socialaccount",
@@ -220,13 +224,34 @@ AUTH_PASSWORD_VALIDATORS = [
 
 # --- REST API ---------------------------------------------------------------------------------
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
+    # Session for the browser; a token for scripts ("Authorization: Token <key>"; admin -> Tokens).
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.SessionAuthentication",
+        "rest_framework.authentication.TokenAuthentication",
+    ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     # JSON only; bodies too deep, too large or unstorable are refused as JSON 4xx (unity/rest.py).
     "DEFAULT_PARSER_CLASSES": ["unity.rest.JSONParser"],
     "EXCEPTION_HANDLER": "unity.rest.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+}
+# OpenAPI 3 at /api/schema/, Swagger UI at /api/docs/ served from static files (no CDN).
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Unity API",
+    "DESCRIPTION": (
+        "Projects, items, judgements, ratings and dataset releases of the Unity echocardiography "
+        "labelling platform, and the task API the labelling app uses. Every refusal is JSON "
+        '{"code", "detail"}. Sign in (session) or send "Authorization: Token <key>".'
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SCHEMA_PATH_PREFIX": "/api/",
 }
 if DEBUG:
     REST_FRAMEWORK["DEFAULT_RENDERER_CLASSES"].append("rest_framework.renderers.BrowsableAPIRenderer")
