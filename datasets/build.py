@@ -54,19 +54,24 @@ def video_path(prefix: str, code: str) -> str:
     return f"{prefix}/{code[:2]}/{code[2:4]}/{prefix}-{code}.mp4"
 
 
-@dataclass
+@dataclass(slots=True)
 class ClipEntry:
     """One clip as the release ships it: the frames it needs and the split it falls in."""
 
     item: ReleaseItem  # any item of the clip (the clip's facts are the same)
-    frames: set[int] = field(default_factory=set)
+    frames: set[int] | None = None  # the frame items' frames (None: none yet)
     whole: bool = False
     split: str = ""
     study: str = ""
 
     @property
     def shipped_frames(self) -> list[int]:
-        return list(range(self.item.frame_count)) if self.whole else sorted(self.frames)
+        return list(range(self.item.frame_count)) if self.whole else sorted(self.frames or ())
+
+    def add_frame(self, frame: int) -> None:
+        if self.frames is None:
+            self.frames = set()
+        self.frames.add(frame)
 
 
 @dataclass
@@ -113,7 +118,7 @@ class ReleaseBuilder:
             if item.frame_index is None:
                 entry.whole = True
             else:
-                entry.frames.add(item.frame_index)
+                entry.add_frame(item.frame_index)
         return dict(sorted(clips.items()))
 
     def _study_pseudonyms(self) -> dict[str, str]:
@@ -375,7 +380,7 @@ class ReleaseBuilder:
                     frame = item.frame_index if item.frame_index is not None else answer.answer.get("frame", 0)
                     by_frame[int(frame)].append(answer)
                     if item.frame_index is None:
-                        self.clips[(item.prefix, item.code)].frames.add(int(frame))
+                        self.clips[(item.prefix, item.code)].add_frame(int(frame))
                 for frame in sorted(by_frame):
                     image = item.image_name(frame)
                     per_expert, consensus = self._keypoint_image(image, by_frame[frame], kinds, answers_out)

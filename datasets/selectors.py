@@ -12,13 +12,14 @@ from django.db.models import Count, Sum
 from annotations.models import Judgement, TaskItem
 from datasets.models import LicenceAcceptance, Release
 from datasets.splits import keyed_order
+from media_ingest.layout import LOSSLESS_MANIFEST, VIDEO, storage_prefix
 from media_ingest.models import Clip, ProjectItem
 from projects.models import ExpertProfile, Project
 
 READ_CHUNK = 5000
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ReleaseItem:
     item_id: int
     prefix: str  # 01 development, 02 external validation
@@ -31,8 +32,17 @@ class ReleaseItem:
     spacing_x_mm: float | None
     spacing_y_mm: float | None
     study_key: str
-    lossless_manifest_name: str
-    video_name: str
+    has_master: bool  # False: ingested before lossless masters were kept
+    has_video: bool
+
+    @property
+    def lossless_manifest_name(self) -> str:
+        """Content-addressed (media_ingest.layout): derived, not held, for 100,000s of items."""
+        return f"{storage_prefix(self.code)}/{LOSSLESS_MANIFEST}" if self.has_master else ""
+
+    @property
+    def video_name(self) -> str:
+        return f"{storage_prefix(self.code)}/{VIDEO}" if self.has_video else ""
 
     @property
     def clip_name(self) -> str:
@@ -68,10 +78,10 @@ def release_items(release: Release) -> list[ReleaseItem]:
             "clip__video_name",
         )
     )
-    return [ReleaseItem(*row) for row in rows.iterator(chunk_size=READ_CHUNK)]
+    return [ReleaseItem(*row[:-2], bool(row[-2]), bool(row[-1])) for row in rows.iterator(chunk_size=READ_CHUNK)]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Expert:
     pseudonym: str
     profession: str
@@ -93,7 +103,7 @@ def release_experts(release: Release) -> dict[int, Expert]:
     }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Answer:
     judgement_id: int
     expert_id: int

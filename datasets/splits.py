@@ -17,7 +17,7 @@ from dataclasses import dataclass
 SPLITS = ("train", "validation", "test")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SplitClip:
     code: str
     study: str  # "" when unknown
