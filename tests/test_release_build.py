@@ -24,7 +24,7 @@ from media_ingest.synthetic import DEFAULT_PHI, read_frame_marker, write_synthet
 from projects.models import Project
 from projects.services import do_add_member
 from tests.factories import KEYPOINTS_SCHEMA
-from tests.ingest_helpers import ingest
+from tests.ingest_helpers import ingest, read_media
 from tests.support import make_project, make_user
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("roots")]
@@ -334,7 +334,12 @@ def test_releases_refuse_what_they_cannot_do_and_withdrawal_keeps_the_record(exp
 def test_release_archive_entries_are_fixed_and_named_in_the_biobank_layout(experts, tmp_path):
     project = member_project("classification", experts, label_schema={"classes": CLASSES})
     clips = ingest_clips(project, tmp_path)
-    release, path = build(project)
+    release, path = build(project, include_video=True)
+    with zipfile.ZipFile(path) as archive:
+        for name, info in clips.items():
+            code = info["clip"].code
+            shipped = archive.read(f"{release.name}/01/{code[:2]}/{code[2:4]}/{name}.mp4")
+            assert shipped == read_media(info["clip"].video_name)
     with zipfile.ZipFile(path) as archive:
         infos = archive.infolist()
         names = [i.filename for i in infos]
@@ -342,6 +347,7 @@ def test_release_archive_entries_are_fixed_and_named_in_the_biobank_layout(exper
         pngs = [n for n in names if n.endswith(".png")]
         pattern = re.compile(r"^[^/]+/01/([0-9a-f]{2})/([0-9a-f]{2})/01-(\1\2[0-9a-f]{60})-(\d{4})\.png$")
         assert len(pngs) == len(clips) * FRAMES and all(pattern.match(n) for n in pngs)
+        assert len([n for n in names if n.endswith(".mp4")]) == len(clips)
         assert names[-1].endswith("MANIFEST.sha256")
         for name in ("README.md", "croissant.json", "loader.py", "LICENSE.txt", "metadata/spacing.csv"):
             assert f"{release.name}/{name}" in names
