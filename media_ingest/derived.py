@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -32,6 +34,7 @@ from media_ingest.layout import ARRAY, LOSSLESS_MANIFEST, MANIFEST, POSTER, VIDE
 # 640x480 synthetic echo frame, 4 ms and 81 KB per frame, against 6 ms / 92 KB with the default.
 PNG_GREY = [cv2.IMWRITE_PNG_COMPRESSION, 1, cv2.IMWRITE_PNG_STRATEGY, cv2.IMWRITE_PNG_STRATEGY_RLE]
 PNG_RGB = [cv2.IMWRITE_PNG_COMPRESSION, 1]
+LOSSLESS_IN_FLIGHT = 4
 
 
 @dataclass(frozen=True)
@@ -97,21 +100,24 @@ class ChunkStream:
             self._file = None
 
 
-def encode_lossless(rgb: np.ndarray, bgr: np.ndarray) -> bytes:
-    """One de-identified frame as PNG: grey when R == G == B everywhere, else RGB (``bgr`` is the
-    same frame in OpenCV's channel order)."""
+def encode_lossless(rgb: np.ndarray) -> bytes:
+    """One de-identified frame as PNG: grey when R == G == B everywhere, else RGB."""
     red = rgb[..., 0]
     if np.array_equal(red, rgb[..., 1]) and np.array_equal(red, rgb[..., 2]):
         ok, data = cv2.imencode(".png", np.ascontiguousarray(red), PNG_GREY)
     else:
-        ok, data = cv2.imencode(".png", bgr, PNG_RGB)
+        ok, data = cv2.imencode(".png", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), PNG_RGB)
     if not ok:
         raise RuntimeError("PNG encoding failed")
     return data.tobytes()
 
 
 class DerivedMediaWriter:
-    """Write video, frame chunks, poster and grey array for one clip into ``folder``."""
+    """Write video, frame chunks, poster and grey array for one clip into ``folder``.
+
+    The lossless PNGs are encoded on a second thread while this one encodes the video and the
+    JPEGs (OpenCV's encoders release the GIL): at most LOSSLESS_IN_FLIGHT frames wait, in order.
+    """
 
     def __init__(
         self,
@@ -147,6 +153,8 @@ class DerivedMediaWriter:
         self._bgr = np.empty((rows, columns, 3), dtype=np.uint8)
         self._grey = np.empty((rows, columns), dtype=np.uint8)
         self._jpeg_params = [cv2.IMWRITE_JPEG_QUALITY, settings.jpeg_quality]
+        self._lossless = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lossless")
+        self._pending: deque[Future[bytes]] = deque()
 
     def add(self, rgb: np.ndarray) -> None:
         """Take one de-identified RGB frame (C-contiguous uint8, rows x columns x 3). Nothing keeps
@@ -163,7 +171,9 @@ class DerivedMediaWriter:
         self._jpegs.append(jpeg_bytes)
         if self._index == self._poster_index:
             (self.folder / POSTER).write_bytes(jpeg_bytes)
-        self._pngs.append(encode_lossless(rgb, bgr))
+        self._pending.append(self._lossless.submit(encode_lossless, rgb.copy()))  # the caller reuses rgb
+        while len(self._pending) > LOSSLESS_IN_FLIGHT:
+            self._pngs.append(self._pending.popleft().result())
         grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY, dst=self._grey)
         if grey.shape != (ARRAY_SIDE, ARRAY_SIDE):
             # Halving first is much cheaper than one area resize at a non-integer ratio.
@@ -187,6 +197,9 @@ class DerivedMediaWriter:
         for packet in self._stream.encode():
             self._container.mux(packet)
         self._container.close()
+        while self._pending:
+            self._pngs.append(self._pending.popleft().result())
+        self._lossless.shutdown()
         self._jpegs.close()
         self._pngs.close()
         code = self._sha.hexdigest()
@@ -222,5 +235,8 @@ class DerivedMediaWriter:
             self._container.close()
         except Exception:  # noqa: BLE001, S110 - already failing; the folder is removed by the caller
             pass
+        for future in self._pending:
+            future.cancel()
+        self._lossless.shutdown(wait=True)
         self._jpegs.close()
         self._pngs.close()
