@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.db import connection
 from django.db.models import Count, Sum
 
 from annotations.models import Judgement, TaskItem
@@ -184,7 +185,16 @@ def next_version(project: Project) -> int:
 
 
 def watermarks(project: Project) -> tuple[int, int]:
-    """(last item id, last judgement id) of ``project`` now."""
+    """(last item id, last judgement id) of ``project``, such that no lower id can still commit.
+
+    Ids come from sequences when rows are inserted, but transactions commit in any order: a freeze
+    that read 1-10 while 9 was uncommitted would see 9 appear in a rebuild. On PostgreSQL a SHARE
+    lock on both tables waits for every transaction inserting into them (a few ms); call inside
+    the transaction that records the release, which holds the lock until it commits."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL lock_timeout = '30s'")
+            cursor.execute(f"LOCK TABLE {ProjectItem._meta.db_table}, {Judgement._meta.db_table} IN SHARE MODE")
     item = ProjectItem.objects.filter(project=project).order_by("-id").values_list("id", flat=True).first()
     judgement = Judgement.objects.filter(project=project).order_by("-id").values_list("id", flat=True).first()
     return item or 0, judgement or 0
