@@ -6,6 +6,8 @@ from django.db import transaction
 from django.db.models import Count, QuerySet
 from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.html import format_html
 
 from projects.models import AllowListedEmail, ExpertProfile, Project, ProjectMembership
 from projects.schemas import default_schema
@@ -42,12 +44,17 @@ class AllowListInline(admin.TabularInline):
 @admin.register(Project)
 class ProjectAdmin(admin.ModelAdmin):
     form = ProjectAdminForm
-    list_display = ["title", "slug", "kind", "status", "echo_view", "member_count", "updated_at"]
+    list_display = ["title", "slug", "kind", "status", "echo_view", "member_count", "quality_link", "updated_at"]
     list_filter = ["kind", "status", "echo_view"]
     search_fields = ["title", "slug", "echo_view", "question"]
     prepopulated_fields = {"slug": ("title",)}
     inlines = [MembershipInline, AllowListInline]
     readonly_fields = ["consensus_reached_at", "created_at", "updated_at"]
+
+    @admin.display(description="quality")
+    def quality_link(self, project: Project) -> str:
+        return format_html('<a href="{}">dashboard</a>', reverse("quality_dashboard", args=[project.slug]))
+
     fieldsets = [
         (None, {"fields": ["title", "slug", "kind", "status", "echo_view"]}),
         (

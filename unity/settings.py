@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "ranking",
     "activelearning",
     "datasets",
+    "quality",
 ]
 
 MIDDLEWARE = [

@@ -16,6 +16,7 @@ urlpatterns = [
     path("", include("media_ingest.urls")),
     path("", include("annotations.urls")),
     path("", include("datasets.urls")),
+    path("", include("quality.urls")),
     path("", include("unity.api_urls")),
 ]
 

@@ -1,0 +1,238 @@
+"""Reads for the quality dashboard: progress, experts, and agreement by kind.
+
+Counts are SQL aggregates; agreement reads only the columns it needs (``values_list``, no model
+instances) and is cached per project for ``CACHE_SECONDS`` (a page at 1,000,000 judgements must not
+recompute it on every view)."""
+
+from __future__ import annotations
+
+import statistics as pystats
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+import numpy as np
+from django.core.cache import cache
+from django.db.models import Avg, Count, F, Q, Sum
+from django.db.models.functions import Greatest, TruncDate
+from django.utils import timezone
+
+from annotations.models import Judgement, TaskItem
+from media_ingest.models import ProjectItem
+from projects.models import Project
+from quality import statistics
+from ranking.models import RatingState
+
+CACHE_SECONDS = 300
+
+
+@dataclass(frozen=True)
+class Progress:
+    days: list[tuple[date, int]]  # answers per day, oldest first
+    answers: int
+    items: int
+    items_complete: int
+    answers_to_go: int
+    per_day_recent: float  # mean answers per day over the last 7 days
+    projected_finish: date | None
+
+
+@dataclass(frozen=True)
+class ExpertRow:
+    expert_id: int
+    name: str
+    answers: int
+    not_sure: int
+    mean_seconds: float
+
+
+@dataclass
+class Agreement:
+    kind: str
+    figures: dict[str, float | int | None] = field(default_factory=dict)
+    table_header: list[str] = field(default_factory=list)
+    table: list[list[object]] = field(default_factory=list)
+    confusion_classes: list[str] = field(default_factory=list)
+    confusion: list[list[int]] = field(default_factory=list)
+
+
+def progress(project: Project) -> Progress:
+    judgements = Judgement.objects.filter(project=project)
+    days = list(
+        judgements.annotate(day=TruncDate("created_at"))
+        .values("day")
+        .annotate(n=Count("id"))
+        .order_by("day")
+        .values_list("day", "n")
+    )
+    items = ProjectItem.objects.filter(project=project, is_active=True)
+    target = project.target_views_per_item
+    totals = items.aggregate(
+        n=Count("id"),
+        complete=Count("id", filter=Q(judgement_count__gte=target)),
+        to_go=Sum(Greatest(target - F("judgement_count"), 0)),
+    )
+    since = timezone.now().date() - timedelta(days=6)
+    recent = sum(n for day, n in days if day >= since) / 7.0
+    to_go = int(totals["to_go"] or 0)
+    if project.kind == Project.Kind.RANKING:  # a batch answers batch_size items at once
+        to_go = -(-to_go // max(project.batch_size, 1))
+    finish = timezone.now().date() + timedelta(days=int(np.ceil(to_go / recent))) if recent > 0 and to_go else None
+    return Progress(
+        days=days,
+        answers=sum(n for _, n in days),
+        items=totals["n"],
+        items_complete=totals["complete"],
+        answers_to_go=to_go,
+        per_day_recent=recent,
+        projected_finish=finish,
+    )
+
+
+def experts(project: Project) -> list[ExpertRow]:
+    rows = (
+        Judgement.objects.filter(project=project)
+        .values("expert_id", "expert__username", "expert__email")
+        .annotate(n=Count("id"), unsure=Count("id", filter=Q(not_sure=True)), ms=Avg("time_on_task_ms"))
+        .order_by("-n", "expert_id")
+    )
+    return [
+        ExpertRow(
+            r["expert_id"], r["expert__email"] or r["expert__username"], r["n"], r["unsure"], (r["ms"] or 0) / 1000
+        )
+        for r in rows
+    ]
+
+
+def _single_item_answers(project: Project):
+    """(item id, expert id, answer) of single-item tasks, latest correction only, in id order."""
+    superseded = set(
+        Judgement.objects.filter(project=project, supersedes__isnull=False).values_list("supersedes_id", flat=True)
+    )
+    rows = (
+        TaskItem.objects.filter(task__judgement__project=project)
+        .order_by("task__judgement__id")
+        .values_list("task__judgement__id", "item_id", "task__judgement__expert_id", "task__judgement__answer")
+    )
+    for judgement_id, item_id, expert_id, answer in rows.iterator(chunk_size=5000):
+        if judgement_id not in superseded:
+            yield item_id, expert_id, answer
+
+
+def agreement(project: Project) -> Agreement:
+    key = f"quality:agreement:{project.pk}:{Judgement.objects.filter(project=project).order_by('-id').values_list('id', flat=True).first()}"
+    found = cache.get(key)
+    if found is None:
+        found = {
+            Project.Kind.CLASSIFICATION: _classification,
+            Project.Kind.RANKING: _ranking,
+            Project.Kind.KEYPOINTS: _keypoints,
+            Project.Kind.TEMPORAL: _temporal,
+        }[project.kind](project)
+        cache.set(key, found, CACHE_SECONDS)
+    return found
+
+
+def _classification(project: Project) -> Agreement:
+    answers = [(item, expert, answer.get("class", "")) for item, expert, answer in _single_item_answers(project)]
+    classes, matrix = statistics.confusion(answers)
+    return Agreement(
+        kind=project.kind,
+        figures={"krippendorff_alpha": statistics.classification_alpha(answers), "answers": len(answers)},
+        confusion_classes=classes,
+        confusion=matrix.tolist(),
+    )
+
+
+def _ranking(project: Project) -> Agreement:
+    state = RatingState.objects.filter(project=project).first()
+    result = Agreement(kind=project.kind)
+    if state is None:
+        return result
+    result.figures = {
+        "ssr": state.ssr,
+        "split_half_experts": state.split_half_experts,
+        "split_half_judgements": state.split_half_judgements,
+        "judgements_folded": state.judgements,
+        "rating_periods": state.periods,
+    }
+    result.table_header = ["expert", "pairs", "Kendall tau", "weight", "flagged"]
+    names = dict(Judgement.objects.filter(project=project).values_list("expert_id", "expert__email").distinct())
+    result.table = [
+        [names.get(row["expert_id"], row["expert_id"]), row["pairs"], row["kendall_tau"], row["weight"], row["flagged"]]
+        for row in state.experts or []
+    ]
+    return result
+
+
+def _keypoints(project: Project) -> Agreement:
+    """Per point label: ICC(A,1) of x and of y over images (raters = experts), and the placed
+    points' mean distance to the image's consensus (mean of the experts' points), in mm where the
+    clip has a pixel spacing (curves are not covered yet)."""
+    spacing = dict(ProjectItem.objects.filter(project=project).values_list("id", "clip__pixel_spacing_x_mm"))
+    points: dict[str, dict[tuple[int, int], dict[int, tuple[float, float]]]] = defaultdict(lambda: defaultdict(dict))
+    for item, expert, answer in _single_item_answers(project):
+        frame = answer.get("frame", 0)
+        for label, value in answer.get("labels", {}).items():
+            placed = value.get("points") or []
+            if value.get("state") == "placed" and len(placed) == 1:  # points; curves are not yet covered
+                points[label][(item, frame)][expert] = (float(placed[0][0]), float(placed[0][1]))
+    result = Agreement(
+        kind=project.kind, table_header=["label", "images", "ICC(A,1) x", "ICC(A,1) y", "mean distance to consensus"]
+    )
+    for label in sorted(points):
+        images = points[label]
+        xs = [(image, expert, xy[0]) for image, by in images.items() for expert, xy in by.items()]
+        ys = [(image, expert, xy[1]) for image, by in images.items() for expert, xy in by.items()]
+        icc_x, icc_y = statistics.icc(xs), statistics.icc(ys)
+        distances, unit = [], "mm"
+        for (item, _frame), by in images.items():
+            if len(by) < 2:
+                continue
+            centre = np.mean(list(by.values()), axis=0)
+            scale = spacing.get(item)
+            if scale is None:
+                unit = "px"
+            for xy in by.values():
+                distance = float(np.hypot(*(np.asarray(xy) - centre)))
+                distances.append(distance * scale if scale is not None and unit == "mm" else distance)
+        result.table.append(
+            [
+                label,
+                len(images),
+                None if icc_x is None else icc_x.single_absolute,
+                None if icc_y is None else icc_y.single_absolute,
+                f"{pystats.fmean(distances):.2f} {unit}" if distances else None,
+            ]
+        )
+    return result
+
+
+def _temporal(project: Project) -> Agreement:
+    """Per expert and event: mean absolute frame difference from the other experts' median frame
+    for the same clip, event and beat, and the signed bias (positive: later)."""
+    marks: dict[tuple[int, str, int], dict[int, int]] = defaultdict(dict)
+    for item, expert, answer in _single_item_answers(project):
+        for mark in answer.get("events", []):
+            marks[(item, mark["key"], mark["beat"])][expert] = mark["frame"]
+    diffs: dict[tuple[int, str], list[int]] = defaultdict(list)
+    for (_item, event, _beat), by in marks.items():
+        for expert, frame in by.items():
+            others = [f for e, f in by.items() if e != expert]
+            if others:
+                diffs[(expert, event)].append(frame - pystats.median(others))
+    names = dict(Judgement.objects.filter(project=project).values_list("expert_id", "expert__email").distinct())
+    result = Agreement(
+        kind=project.kind, table_header=["expert", "event", "marks compared", "mean |frame difference|", "signed bias"]
+    )
+    for (expert, event), values in sorted(diffs.items(), key=lambda kv: (str(names.get(kv[0][0])), kv[0][1])):
+        result.table.append(
+            [
+                names.get(expert, expert),
+                event.upper(),
+                len(values),
+                round(pystats.fmean(abs(v) for v in values), 2),
+                round(pystats.fmean(values), 2),
+            ]
+        )
+    return result
