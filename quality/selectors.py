@@ -144,18 +144,48 @@ def _classification(project: Project) -> Agreement:
     )
 
 
+def shared_batch_w(project: Project) -> tuple[float | None, int]:
+    """Mean Kendall's W over the batches (same item set) that two or more experts ordered, and how
+    many there were. Positions in each ordering are the ranks; ties share their mean rank."""
+    by_set: dict[str, list[tuple[int, dict]]] = defaultdict(list)
+    rows = Judgement.objects.filter(project=project).values_list("task__item_set_key", "expert_id", "answer")
+    for key, expert, answer in rows.iterator(chunk_size=5000):
+        by_set[key].append((expert, answer))
+    values = []
+    for answers in by_set.values():
+        experts_seen = {e for e, _ in answers}
+        if len(experts_seen) < 2:
+            continue
+        ranks = []
+        for expert, answer in answers:
+            position = {item: k for k, item in enumerate(answer.get("ordering", []))}
+            for group in answer.get("ties", []):
+                mean = float(np.mean([position[i] for i in group if i in position])) if group else 0.0
+                position.update({i: mean for i in group if i in position})
+            ranks.extend((item, expert, rank) for item, rank in position.items())
+        w = statistics.kendalls_w(ranks)
+        if w is not None:
+            values.append(w)
+    return (float(np.mean(values)) if values else None), len(values)
+
+
 def _ranking(project: Project) -> Agreement:
     state = RatingState.objects.filter(project=project).first()
     result = Agreement(kind=project.kind)
+    w, shared = shared_batch_w(project)
+    unfolded = Judgement.objects.filter(project=project, id__gt=state.last_judgement_id if state else 0).count()
+    result.figures = {"kendalls_w_shared_batches": w, "shared_batches": shared, "judgements_not_yet_folded": unfolded}
     if state is None:
         return result
-    result.figures = {
-        "ssr": state.ssr,
-        "split_half_experts": state.split_half_experts,
-        "split_half_judgements": state.split_half_judgements,
-        "judgements_folded": state.judgements,
-        "rating_periods": state.periods,
-    }
+    result.figures.update(
+        {
+            "ssr": state.ssr,
+            "split_half_experts": state.split_half_experts,
+            "split_half_judgements": state.split_half_judgements,
+            "judgements_folded": state.judgements,
+            "rating_periods": state.periods,
+        }
+    )
     result.table_header = ["expert", "pairs", "Kendall tau", "weight", "flagged"]
     names = dict(Judgement.objects.filter(project=project).values_list("expert_id", "expert__email").distinct())
     result.table = [

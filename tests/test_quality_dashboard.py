@@ -95,3 +95,21 @@ def test_only_staff_see_a_dashboard(client):
     assert client.get(url).status_code == 404
     client.force_login(expert)
     assert client.get(url).status_code == 404
+
+
+def test_ranking_agreement_over_shared_batches(client):
+    """Three experts order one batch identically, then two order another in reverse of each other:
+    Kendall's W is 1 for the first and 0 for the second (mean 0.5); the SSR of the fit is shown."""
+    a, b, c = make_user("r-a"), make_user("r-b"), make_user("r-c")
+    project = project_with_items("ranking", a, b, c, items=6, slug="shared", batch_size=3, rating_period_judgements=1)
+    items = list(ProjectItem.objects.filter(project=project).order_by("id"))
+    first, second = items[:3], items[3:]
+    for expert in (a, b, c):
+        task = do_issue_task(project, expert=expert, items=first, rng=RNG)
+        do_submit_judgement(task.pk, expert=expert, answer={"ordering": [i.pk for i in first], "ties": []})
+    for expert, order in ((a, second), (b, second[::-1])):
+        task = do_issue_task(project, expert=expert, items=second, rng=RNG)
+        do_submit_judgement(task.pk, expert=expert, answer={"ordering": [i.pk for i in order], "ties": []})
+    figures = dashboard(client, project).context["agreement"].figures
+    assert figures["shared_batches"] == 2
+    assert figures["kendalls_w_shared_batches"] == pytest.approx(0.5)
