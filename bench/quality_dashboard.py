@@ -1,0 +1,92 @@
+"""The quality dashboard over HTTP on a large project, beside a plain admin change list.
+
+    .venv/bin/python bench/quality_dashboard.py                       # 100,000 items, 1,000,000 judgements
+    .venv/bin/python bench/quality_dashboard.py --items 10000 --judgements 100000
+
+A classification project is built by COPY (bench/release_build.py's labels project: 25 experts,
+10 answers per item), then gunicorn (4 sync workers) on PostgreSQL with the Redis cache serves
+a staff user: the dashboard's first view (the agreement cache is empty: every answer is read), then
+``--requests`` more views (agreement cached; progress and experts are SQL aggregates on every
+view), and as many views of the judgements' admin change list, alternating. Prints p50/p95 of each
+and their ratio. Target (issue 11): dashboard p95 < 500 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/unity_bench_quality")
+os.environ.setdefault("ALLOWED_HOSTS", "127.0.0.1")
+os.environ.setdefault("UNITY_SECURE_COOKIES", "0")
+os.environ.setdefault("SECURE_SSL_REDIRECT", "0")
+
+from annotate_load import free_port, login_cookies, start_gunicorn  # noqa: E402 - after the environment
+from release_build import LABELS_SLUG, build_labels, recreate_database, setup_django  # noqa: E402
+
+
+def timed_get(session, url: str) -> float:
+    started = time.perf_counter()
+    response = session.get(url, timeout=600)
+    elapsed = time.perf_counter() - started
+    if response.status_code != 200:
+        raise SystemExit(f"{url}: HTTP {response.status_code}")
+    return elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--items", type=int, default=100_000)
+    parser.add_argument("--judgements", type=int, default=1_000_000)
+    parser.add_argument("--requests", type=int, default=20)
+    args = parser.parse_args()
+
+    recreate_database()
+    setup_django()
+    import requests
+    from django.core.cache import cache
+    from django.core.management import call_command
+
+    from tests.support import make_user
+
+    call_command("migrate", verbosity=0)
+    cache.clear()
+    started = time.perf_counter()
+    build_labels(args.items, args.judgements)
+    print(
+        f"project: {args.items:,} items, {args.judgements:,} judgements, built in {time.perf_counter() - started:.1f} s"
+    )
+    admin = make_user("bench-quality-admin", staff=True)
+    port = free_port()
+    server = start_gunicorn(port)
+    try:
+        session = requests.Session()
+        session.cookies.update(login_cookies(admin))
+        base = f"http://127.0.0.1:{port}"
+        dashboard, changelist = f"{base}/p/{LABELS_SLUG}/quality/", f"{base}/admin/annotations/judgement/"
+        first = timed_get(session, dashboard)
+        print(f"dashboard, first view (agreement computed from every answer): {first * 1000:.0f} ms", flush=True)
+        pages, lists = [], []
+        for _ in range(args.requests):
+            pages.append(timed_get(session, dashboard))
+            lists.append(timed_get(session, changelist))
+        p = {name: np.percentile(np.array(v) * 1000, [50, 95]) for name, v in (("dashboard", pages), ("list", lists))}
+        print(
+            f"dashboard, cached agreement: p50 {p['dashboard'][0]:.0f} ms, p95 {p['dashboard'][1]:.0f} ms (target p95 < 500 ms)"
+        )
+        print(f"admin change list of judgements: p50 {p['list'][0]:.0f} ms, p95 {p['list'][1]:.0f} ms")
+        print(f"ratio dashboard / change list, p95: {p['dashboard'][1] / p['list'][1]:.2f}x")
+    finally:
+        server.terminate()
+        server.wait(10)
+
+
+if __name__ == "__main__":
+    main()
