@@ -115,8 +115,9 @@ def encode_lossless(rgb: np.ndarray) -> bytes:
 class DerivedMediaWriter:
     """Write video, frame chunks, poster and grey array for one clip into ``folder``.
 
-    The lossless PNGs are encoded on a second thread while this one encodes the video and the
-    JPEGs (OpenCV's encoders release the GIL): at most LOSSLESS_IN_FLIGHT frames wait, in order.
+    The still images (the browser's JPEG and the master's PNG) are encoded on a second thread while
+    this one encodes the video (OpenCV's encoders release the GIL): at most LOSSLESS_IN_FLIGHT
+    frames wait, taken in frame order.
     """
 
     def __init__(
@@ -150,11 +151,11 @@ class DerivedMediaWriter:
         self._index = 0
         self._poster_index = frame_count // 2
         # Per-frame work reuses these buffers rather than allocating (it matters for small frames).
-        self._bgr = np.empty((rows, columns, 3), dtype=np.uint8)
         self._grey = np.empty((rows, columns), dtype=np.uint8)
         self._jpeg_params = [cv2.IMWRITE_JPEG_QUALITY, settings.jpeg_quality]
-        self._lossless = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lossless")
-        self._pending: deque[Future[bytes]] = deque()
+        self._stills_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="stills")
+        self._pending: deque[Future[tuple[bytes, bytes]]] = deque()
+        self._taken = 0
 
     def add(self, rgb: np.ndarray) -> None:
         """Take one de-identified RGB frame (C-contiguous uint8, rows x columns x 3). Nothing keeps
@@ -162,18 +163,12 @@ class DerivedMediaWriter:
         if self._index >= self.frame_count:
             raise ValueError("more frames than declared")
         self._sha.update(rgb.data)
+        # Still images (JPEG for the browser, PNG for the master) on the second thread while this
+        # one encodes the video; results are taken in frame order.
+        self._pending.append(self._stills_pool.submit(self._stills, rgb.copy()))  # the caller reuses rgb
         self._encode_video(rgb)
-        bgr = cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR, dst=self._bgr)
-        ok, jpeg = cv2.imencode(".jpg", bgr, self._jpeg_params)
-        if not ok:
-            raise RuntimeError("JPEG encoding failed")
-        jpeg_bytes = jpeg.tobytes()
-        self._jpegs.append(jpeg_bytes)
-        if self._index == self._poster_index:
-            (self.folder / POSTER).write_bytes(jpeg_bytes)
-        self._pending.append(self._lossless.submit(encode_lossless, rgb.copy()))  # the caller reuses rgb
         while len(self._pending) > LOSSLESS_IN_FLIGHT:
-            self._pngs.append(self._pending.popleft().result())
+            self._take_stills()
         grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY, dst=self._grey)
         if grey.shape != (ARRAY_SIDE, ARRAY_SIDE):
             # Halving first is much cheaper than one area resize at a non-integer ratio.
@@ -182,6 +177,20 @@ class DerivedMediaWriter:
             grey = cv2.resize(grey, (ARRAY_SIDE, ARRAY_SIDE), interpolation=cv2.INTER_AREA)
         self._array[self._index] = grey
         self._index += 1
+
+    def _stills(self, rgb: np.ndarray) -> tuple[bytes, bytes]:
+        ok, jpeg = cv2.imencode(".jpg", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), self._jpeg_params)
+        if not ok:
+            raise RuntimeError("JPEG encoding failed")
+        return jpeg.tobytes(), encode_lossless(rgb)
+
+    def _take_stills(self) -> None:
+        jpeg, png = self._pending.popleft().result()
+        if self._taken == self._poster_index:
+            (self.folder / POSTER).write_bytes(jpeg)
+        self._jpegs.append(jpeg)
+        self._pngs.append(png)
+        self._taken += 1
 
     def _encode_video(self, rgb: np.ndarray) -> None:
         if any(self._pad):
@@ -198,8 +207,8 @@ class DerivedMediaWriter:
             self._container.mux(packet)
         self._container.close()
         while self._pending:
-            self._pngs.append(self._pending.popleft().result())
-        self._lossless.shutdown()
+            self._take_stills()
+        self._stills_pool.shutdown()
         self._jpegs.close()
         self._pngs.close()
         code = self._sha.hexdigest()
@@ -237,6 +246,6 @@ class DerivedMediaWriter:
             pass
         for future in self._pending:
             future.cancel()
-        self._lossless.shutdown(wait=True)
+        self._stills_pool.shutdown(wait=True)
         self._jpegs.close()
         self._pngs.close()
