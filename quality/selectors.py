@@ -120,7 +120,7 @@ def _single_item_answers(project: Project):
 
 
 def agreement(project: Project) -> Agreement:
-    key = f"quality:agreement:{project.pk}:{Judgement.objects.filter(project=project).order_by('-id').values_list('id', flat=True).first()}"
+    key = f"quality:agreement:{dashboard_key(project)}:{Judgement.objects.filter(project=project).order_by('-id').values_list('id', flat=True).first()}"
     found = cache.get(key)
     if found is None:
         found = {
@@ -266,3 +266,41 @@ def _temporal(project: Project) -> Agreement:
             ]
         )
     return result
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    progress: Progress
+    experts: list[ExpertRow]
+    agreement: Agreement
+    computed_at: object  # an aware datetime
+
+
+DASHBOARD_TTL = 15 * 60  # seconds a computed dashboard may be shown; the worker refreshes every minute
+
+
+def dashboard_key(project: Project) -> str:
+    """Per project instance (its creation time too: a database rebuilt under the same cache, as in
+    development and tests, must not read another project's figures)."""
+    return f"quality:dashboard:{project.pk}:{project.created_at.timestamp()}"
+
+
+def compute_dashboard(project: Project) -> Dashboard:
+    return Dashboard(
+        progress=progress(project),
+        experts=experts(project),
+        agreement=agreement(project),
+        computed_at=timezone.now(),
+    )
+
+
+def cached_dashboard(project: Project) -> Dashboard | None:
+    return cache.get(dashboard_key(project))
+
+
+def active_project_ids(*, within: timedelta = timedelta(days=1)) -> list[int]:
+    """Projects with answers in the last ``within``: the ones whose dashboards move."""
+    since = timezone.now() - within
+    return list(
+        Judgement.objects.filter(created_at__gte=since).order_by().values_list("project_id", flat=True).distinct()
+    )

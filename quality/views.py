@@ -7,7 +7,8 @@ from django.shortcuts import render
 from django.views.decorators.http import require_safe
 
 from projects.selectors import get_project_for
-from quality.selectors import agreement, experts, progress
+from quality.selectors import cached_dashboard
+from quality.services import do_refresh_dashboard
 
 CHART_WIDTH, CHART_HEIGHT = 640, 160
 
@@ -39,13 +40,15 @@ def dashboard(request: HttpRequest, slug: str) -> HttpResponse:
     project = get_project_for(request.user, slug)
     if not request.user.is_staff:
         raise Http404("No such project")
-    done = progress(project)
-    people = experts(project)
+    # Kept ready by the worker for projects with recent answers; computed here the first time.
+    data = cached_dashboard(project) or do_refresh_dashboard(project)
+    done, people = data.progress, data.experts
     context = {
         "project": project,
+        "computed_at": data.computed_at,
         "progress": done,
         "experts": people,
-        "agreement": agreement(project),
+        "agreement": data.agreement,
         "days_chart": _bars([(d.isoformat(), n) for d, n in done.days[-60:]]),
         "experts_chart": _bars([(e.name, e.answers) for e in people[:30]], height=120),
     }

@@ -8,6 +8,7 @@ from django.urls import reverse
 
 from annotations.services import do_issue_task, do_submit_judgement
 from media_ingest.models import ProjectItem
+from quality.tasks import refresh_dashboards
 from tests.factories import project_with_items
 from tests.support import make_user
 from tests.test_quality_statistics import KRIPPENDORFF, SHROUT_FLEISS
@@ -113,3 +114,19 @@ def test_ranking_agreement_over_shared_batches(client):
     figures = dashboard(client, project).context["agreement"].figures
     assert figures["shared_batches"] == 2
     assert figures["kendalls_w_shared_batches"] == pytest.approx(0.5)
+
+
+def test_the_worker_keeps_the_dashboard_ready_and_a_view_reads_it(client):
+    """A view shows the figures the worker computed last (one cache read, whatever the project's
+    size); the periodic refresh brings in the answers given since."""
+    experts = [make_user(f"w-{k}") for k in range(2)]
+    project = project_with_items("classification", *experts, items=3, slug="kept-ready", target_views_per_item=2)
+    items = list(ProjectItem.objects.filter(project=project).order_by("id"))
+    answer(project, experts[0], items[0], {"class": "a4c"})
+    assert dashboard(client, project).context["progress"].answers == 1
+    answer(project, experts[1], items[0], {"class": "a4c"})
+    assert client.get(reverse("quality_dashboard", args=[project.slug])).context["progress"].answers == 1
+    assert refresh_dashboards() >= 1
+    page = client.get(reverse("quality_dashboard", args=[project.slug]))
+    assert page.context["progress"].answers == 2 and page.context["progress"].items_complete == 1
+    assert b"Figures as of" in page.content

@@ -160,6 +160,7 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "expire-overdue-tasks": {"task": "annotations.tasks.expire_overdue_tasks", "schedule": 60.0},
     "close-due-rating-periods": {"task": "ranking.tasks.close_due_rating_periods", "schedule": 300.0},
     "requeue-stale-ingest-jobs": {"task": "media_ingest.tasks.requeue_stale_ingest_jobs", "schedule": 300.0},
+    "refresh-quality-dashboards": {"task": "quality.tasks.refresh_dashboards", "schedule": 60.0},
 }
 
 # --- Authentication --------------------------------------------------------------------------
