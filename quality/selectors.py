@@ -133,12 +133,26 @@ def agreement(project: Project) -> Agreement:
     return found
 
 
+#: An expert agreeing with the others' majority on less than this share of compared answers is
+#: flagged on the dashboard (shown, not acted on: issue 11's setting to stop issuing is still to come).
+FLAG_BELOW = 0.5
+
+
 def _classification(project: Project) -> Agreement:
     answers = [(item, expert, answer.get("class", "")) for item, expert, answer in _single_item_answers(project)]
     classes, matrix = statistics.confusion(answers)
+    names = dict(Judgement.objects.filter(project=project).values_list("expert_id", "expert__email").distinct())
+    table = [
+        [names.get(expert, expert), compared, round(share, 3), "flagged" if share < FLAG_BELOW else ""]
+        for expert, (compared, share) in sorted(
+            statistics.agreement_with_others(answers).items(), key=lambda kv: kv[1][1]
+        )
+    ]
     return Agreement(
         kind=project.kind,
         figures={"krippendorff_alpha": statistics.classification_alpha(answers), "answers": len(answers)},
+        table_header=["expert", "answers compared", "agreement with the others' majority", f"below {FLAG_BELOW}"],
+        table=table,
         confusion_classes=classes,
         confusion=matrix.tolist(),
     )

@@ -125,3 +125,24 @@ def kendalls_w(rankings: Sequence[tuple[Hashable, Hashable, float]]) -> float | 
     with _library_quiet():
         result = pingouin.friedman(frame, dv="rank", within="subject", subject="rater")
     return _finite(result["W"].iloc[0])
+
+
+def agreement_with_others(answers: Iterable[tuple[int, int, str]]) -> dict[int, tuple[int, float]]:
+    """Per expert: (answers compared, share equal to the majority of the *other* experts' answers on
+    the same item). Items where the others have no answer, or tie, are not compared; "not sure"
+    answers are left out."""
+    by_item: dict[int, dict[int, str]] = defaultdict(dict)
+    for item, expert, value in answers:
+        if value != NOT_SURE:
+            by_item[item][expert] = value
+    hits: dict[int, list[bool]] = defaultdict(list)
+    for votes in by_item.values():
+        for expert, value in votes.items():
+            others = Counter(v for e, v in votes.items() if e != expert)
+            if not others:
+                continue
+            top = others.most_common(2)
+            if len(top) > 1 and top[0][1] == top[1][1]:
+                continue
+            hits[expert].append(value == top[0][0])
+    return {expert: (len(h), sum(h) / len(h)) for expert, h in hits.items() if h}

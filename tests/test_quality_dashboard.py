@@ -50,6 +50,10 @@ def test_classification_alpha_of_krippendorffs_table(client):
     assert b"<svg" in response.content and b"Answers per day" in response.content
     # Unit 12 has a single answer (observer B): no majority to compare it with.
     assert sum(map(sum, agreement.confusion)) == 40
+    # Each observer against the others' majority: C differs on 2 of its 9 compared units (2 and 8), the others on none.
+    assert len(agreement.table) == 4
+    assert agreement.table[0][:3] == [experts[2].email, 9, round(7 / 9, 3)]
+    assert [row[2] for row in agreement.table[1:]] == [1.0, 1.0, 1.0]
 
 
 def test_keypoint_icc_of_shrout_and_fleiss_table_2(client):

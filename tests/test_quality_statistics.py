@@ -9,7 +9,7 @@
 
 import pytest
 
-from quality.statistics import alpha, classification_alpha, confusion, icc, kendalls_w
+from quality.statistics import agreement_with_others, alpha, classification_alpha, confusion, icc, kendalls_w
 
 # Rows are observers A-D, columns units 1-12; None = not coded.
 KRIPPENDORFF = [
@@ -63,3 +63,19 @@ def test_confusion_counts_each_answer_against_the_items_majority():
     classes, matrix = confusion(answers)
     assert classes == ["a2c", "a4c", "plax"]
     assert matrix.tolist() == [[0, 0, 0], [1, 2, 0], [0, 0, 2]]
+
+
+def test_agreement_with_the_other_experts_majority():
+    # Item 1: a, b say x, c says y; item 2: a, b, c say z; item 3: a says x, b says y (tie for c: none).
+    answers = [(1, "a", "x"), (1, "b", "x"), (1, "c", "y"), (2, "a", "z"), (2, "b", "z"), (2, "c", "z")]
+    answers += [(3, "a", "x"), (3, "b", "y"), (3, "c", "not_sure")]
+    result = agreement_with_others(answers)
+    # a on item 1: others {x, y} tie -> not compared; item 2: others z -> hit; item 3: others {y} -> miss.
+    assert result["a"] == (2, 0.5)
+    assert result["b"] == (2, 0.5)
+    # c on item 1: others {x, x} -> miss; item 2: hit; item 3: not sure -> left out.
+    assert result["c"] == (2, 0.5)
+    assert agreement_with_others([(1, "a", "x"), (1, "b", "x"), (2, "a", "y"), (2, "b", "y")]) == {
+        "a": (2, 1.0),
+        "b": (2, 1.0),
+    }
