@@ -48,6 +48,8 @@ os.environ.setdefault("UNITY_VAR_DIR", "/tmp/unity_bench_release_var")  # noqa: 
 os.environ.setdefault("DJANGO_DEBUG", "0")
 os.environ.setdefault("SECRET_KEY", "bench-" + secrets.token_hex(16))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "unity.settings")
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from annotate_load import recreate_database  # noqa: E402 - after the environment (it only fills gaps)
 
 FRAMES, ROWS, COLUMNS = 40, 480, 640
 BANNER = 32  # media_ingest.synthetic's banner rows at this size
@@ -68,25 +70,6 @@ def setup_django() -> None:
     import django
 
     django.setup()
-
-
-def recreate_database() -> None:
-    from urllib.parse import urlsplit
-
-    import psycopg2
-
-    url = urlsplit(os.environ["DATABASE_URL"])
-    name = url.path.lstrip("/")
-    if not name.startswith("unity_bench"):
-        raise SystemExit(f"refusing to drop {name!r}: the bench database's name starts with unity_bench")
-    conn = psycopg2.connect(
-        host=url.hostname, port=url.port or 5432, user=url.username or "postgres", dbname="postgres"
-    )
-    conn.autocommit = True
-    with conn.cursor() as cursor:
-        cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        cursor.execute(f'CREATE DATABASE "{name}"')
-    conn.close()
 
 
 def base_loops() -> list[Path]:

@@ -172,7 +172,7 @@ class ReleaseBuilder:
 
     def _write_frames(self, archive: ReleaseArchive, entry: ClipEntry, done: int, total: int) -> int:
         item = entry.item
-        for index, data in lossless_frames(_ClipRef(item), entry.shipped_frames):
+        for index, data in lossless_frames(item, entry.shipped_frames):
             archive.add_bytes(frame_path(item.prefix, item.code, index), data)
             done += 1
             if done % PROGRESS_EVERY == 0:
@@ -526,21 +526,6 @@ class ReleaseBuilder:
             "agreement": self.stats.agreement,
             "last_judgement_id": self.release.last_judgement_id,
         }
-
-
-@dataclass(frozen=True)
-class _ClipRef:
-    """The two fields ``lossless_frames`` reads, from a release item."""
-
-    item: ReleaseItem
-
-    @property
-    def lossless_manifest_name(self) -> str:
-        return self.item.lossless_manifest_name
-
-    @property
-    def code(self) -> str:
-        return self.item.code
 
 
 class _JsonObject:

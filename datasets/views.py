@@ -26,6 +26,17 @@ def _card_html(release: Release) -> str:
     return render_markdown(body)
 
 
+def _page_context(release: Release, *, accepted: bool, form: AcceptLicenceForm) -> dict:
+    return {
+        "release": release,
+        "summary": release.summary,
+        "card_html": _card_html(release),
+        "licence_url": LICENCE_URLS[release.licence],
+        "accepted": accepted,
+        "form": form,
+    }
+
+
 @require_safe
 def catalogue_view(request: HttpRequest) -> HttpResponse:
     return render(request, "datasets/catalogue.html", {"releases": catalogue()})
@@ -60,14 +71,7 @@ def release_view(request: HttpRequest, slug: str, version: int) -> HttpResponse:
             else:
                 messages.success(request, "Licence accepted: the download is yours.")
                 return redirect("dataset_release", slug=slug, version=version)
-    context = {
-        "release": release,
-        "summary": release.summary,
-        "card_html": _card_html(release),
-        "licence_url": LICENCE_URLS[release.licence],
-        "accepted": accepted,
-        "form": form,
-    }
+    context = _page_context(release, accepted=accepted, form=form)
     status = 410 if release.status == Release.Status.WITHDRAWN else 200
     return render(request, "datasets/release.html", context, status=status)
 
@@ -81,19 +85,8 @@ def download_view(request: HttpRequest, slug: str, version: int) -> HttpResponse
         return render(request, "datasets/release.html", {"release": release, "withdrawn": True}, status=410)
     if not has_accepted(release, request.user):
         messages.info(request, "Accept the licence first.")
-        return render(
-            request,
-            "datasets/release.html",
-            {
-                "release": release,
-                "summary": release.summary,
-                "card_html": _card_html(release),
-                "licence_url": LICENCE_URLS[release.licence],
-                "accepted": False,
-                "form": AcceptLicenceForm(),
-            },
-            status=403,
-        )
+        context = _page_context(release, accepted=False, form=AcceptLicenceForm())
+        return render(request, "datasets/release.html", context, status=403)
     path = release_path(release)
     if not path.is_file():
         raise Http404("The archive is missing")

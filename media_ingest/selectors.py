@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator
 from datetime import timedelta
+from typing import Protocol
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.files.storage import default_storage
@@ -56,7 +57,7 @@ def stale_queued_job_ids(*, minutes: int = STALE_QUEUED_MINUTES, limit: int = 10
     )
 
 
-def lossless_frames(clip: Clip, frames: Iterable[int] | None = None) -> Iterator[tuple[int, bytes]]:
+def lossless_frames(clip: Clip | ReleaseClip, frames: Iterable[int] | None = None) -> Iterator[tuple[int, bytes]]:
     """``(frame index, PNG bytes)`` of a clip's lossless master, in frame order (every frame, or
     the sorted ``frames`` given), read chunk by chunk from the media storage: one chunk in memory
     at a time. Raises ``LosslessMissing`` for a clip ingested before masters were kept."""
@@ -78,6 +79,13 @@ def lossless_frames(clip: Clip, frames: Iterable[int] | None = None) -> Iterator
         for index in indices:
             offset, length = spans[index - first]
             yield index, data[offset : offset + length]
+
+
+class ReleaseClip(Protocol):
+    """What ``lossless_frames`` reads of a clip (a Clip, or a release's lighter item)."""
+
+    code: str
+    lossless_manifest_name: str
 
 
 class LosslessMissing(Exception):

@@ -104,6 +104,10 @@ def experts(project: Project) -> list[ExpertRow]:
     ]
 
 
+def _expert_names(project: Project) -> dict[int, str]:
+    return dict(Judgement.objects.filter(project=project).values_list("expert_id", "expert__email").distinct())
+
+
 def _single_item_answers(project: Project):
     """(item id, expert id, answer) of single-item tasks, latest correction only, in id order."""
     superseded = set(
@@ -141,7 +145,7 @@ FLAG_BELOW = 0.5
 def _classification(project: Project) -> Agreement:
     answers = [(item, expert, answer.get("class", "")) for item, expert, answer in _single_item_answers(project)]
     classes, matrix = statistics.confusion(answers)
-    names = dict(Judgement.objects.filter(project=project).values_list("expert_id", "expert__email").distinct())
+    names = _expert_names(project)
     table = [
         [names.get(expert, expert), compared, round(share, 3), "flagged" if share < FLAG_BELOW else ""]
         for expert, (compared, share) in sorted(
@@ -201,7 +205,7 @@ def _ranking(project: Project) -> Agreement:
         }
     )
     result.table_header = ["expert", "pairs", "Kendall tau", "weight", "flagged"]
-    names = dict(Judgement.objects.filter(project=project).values_list("expert_id", "expert__email").distinct())
+    names = _expert_names(project)
     result.table = [
         [names.get(row["expert_id"], row["expert_id"]), row["pairs"], row["kendall_tau"], row["weight"], row["flagged"]]
         for row in state.experts or []
@@ -265,7 +269,7 @@ def _temporal(project: Project) -> Agreement:
             others = [f for e, f in by.items() if e != expert]
             if others:
                 diffs[(expert, event)].append(frame - pystats.median(others))
-    names = dict(Judgement.objects.filter(project=project).values_list("expert_id", "expert__email").distinct())
+    names = _expert_names(project)
     result = Agreement(
         kind=project.kind, table_header=["expert", "event", "marks compared", "mean |frame difference|", "signed bias"]
     )
