@@ -54,8 +54,11 @@ def alpha(ratings: Iterable[tuple[Hashable, Hashable, object]], *, level: str = 
     for r, row in enumerate(table.values()):
         for unit, value in row.items():
             data[r, at[unit]] = codes[value] if level == "nominal" else float(value)
-    pairable = (np.sum(~np.isnan(data), axis=0) >= 2).sum()
-    if pairable == 0 or len(np.unique(data[~np.isnan(data)])) < 2:
+    columns = np.sum(~np.isnan(data), axis=0) >= 2
+    pairable, paired = int(columns.sum()), data[:, columns]
+    # Only pairable units enter alpha: one value across them leaves it 0/0 even when units rated
+    # once hold other values.
+    if pairable == 0 or len(np.unique(paired[~np.isnan(paired)])) < 2:
         # One value everywhere: perfect agreement, which alpha leaves undefined (0/0).
         return 1.0 if pairable else None
     return _finite(krippendorff.alpha(reliability_data=data, level_of_measurement=level))
@@ -102,7 +105,8 @@ def icc(ratings: Sequence[tuple[Hashable, Hashable, float]]) -> ICC | None:
     if frame["target"].nunique() < 2 or frame["rater"].nunique() < 2:
         return None
     try:
-        with _library_quiet():
+        # Identical values everywhere leave every ICC 0/0: undefined, shown as "-" (None).
+        with _library_quiet(), np.errstate(invalid="ignore", divide="ignore"):
             table = pingouin.intraclass_corr(
                 frame, targets="target", raters="rater", ratings="value", nan_policy="omit"
             )

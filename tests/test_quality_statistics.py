@@ -79,3 +79,10 @@ def test_agreement_with_the_other_experts_majority():
         "a": (2, 1.0),
         "b": (2, 1.0),
     }
+
+
+def test_alpha_is_perfect_when_every_pairable_unit_agrees_though_single_ratings_differ():
+    # Units 1 and 2 rated by both raters with the same class; unit 3 rated once with another:
+    # only pairable units count (Krippendorff 2011, section 2), and there all agree.
+    ratings = [(1, "a", "x"), (1, "b", "x"), (2, "a", "x"), (2, "b", "x"), (3, "a", "y")]
+    assert alpha(ratings) == 1.0
