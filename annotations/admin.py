@@ -1,5 +1,7 @@
 from django.contrib import admin
 
+# gold_admin registers the gold answers and the project items (with the gold-from-consensus action).
+from annotations import gold_admin  # noqa: F401
 from annotations.models import Judgement, Task, TaskItem
 
 

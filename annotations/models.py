@@ -100,3 +100,42 @@ class Judgement(models.Model):
 
     def delete(self, *args: object, **kwargs: object) -> tuple[int, dict[str, int]]:
         raise ValueError("Judgements are append-only and cannot be deleted.")
+
+
+class GoldAnswer(models.Model):
+    """An item's known answer, set by an admin: the item is mixed into experts' queues at the
+    project's ``gold_rate`` (shown like any other) and each expert's accuracy on it is measured."""
+
+    item = models.OneToOneField(ProjectItem, on_delete=models.CASCADE, related_name="gold")
+    answer = models.JSONField(help_text="The answer in the project kind's format (validated like an expert's).")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"gold answer for item {self.item_id}"
+
+
+class Adjudication(models.Model):
+    """A reviewer's decision on an item: accept the experts' consensus, or record an answer of
+    their own. Kept apart from the experts' judgements (never counted as an expert's answer) and
+    noted in releases. Append-only: the latest row per item is the decision."""
+
+    class Decision(models.TextChoices):
+        ACCEPTED = "accepted", "Consensus accepted"
+        ADJUDICATED = "adjudicated", "Adjudicated answer"
+
+    project = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="adjudications")
+    item = models.ForeignKey(ProjectItem, on_delete=models.PROTECT, related_name="adjudications")
+    reviewer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="adjudications")
+    decision = models.CharField(max_length=16, choices=Decision.choices)
+    answer = models.JSONField(null=True, blank=True, help_text="The adjudicated answer (empty when accepted).")
+    note = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["project", "item", "id"], name="adjudication_item_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.get_decision_display()} on item {self.item_id}"

@@ -28,6 +28,7 @@ from annotations.errors import (
     TaskClosed,
     TaskExpired,
 )
+from annotations.gold import gold_items
 from annotations.issuing import issuer_for
 from annotations.keys import item_set_key
 from annotations.models import Judgement, Task, TaskItem
@@ -128,17 +129,18 @@ def do_issue_next_task(
     """
     exclude = {str(task_id) for task_id in exclude_task_ids or []}
     with transaction.atomic():
-        member = _lock_issuing(project, expert)
+        member, stopped = _lock_issuing(project, expert)
         check_can_work(project, expert, member=member)
         current = _current_tasks(project, expert)
         for task in current:
             if str(task.pk) not in exclude:
                 task.project = project  # the payload reads it; no second query, no row lock
                 return task
-        if len(current) >= MAX_OPEN_TASKS:
-            return None
+        if len(current) >= MAX_OPEN_TASKS or stopped:
+            return None  # stopped: the admin's decision, or a flag under the project's setting
         issuer = issuer_for(project.kind) or least_covered_items
-        items = issuer(project, expert, rng)
+        # Gold items at the project's rate (no query at rate 0), else the kind's issuer.
+        items = gold_items(project, expert, rng) or issuer(project, expert, rng)
         if not items:
             return None
         return do_issue_task(project, expert=expert, items=items, rng=rng)
@@ -165,12 +167,14 @@ def issuing_lock_key(project: Project, expert: AbstractBaseUser) -> int:
     return ((project.pk & 0x7FFFFFFF) << 32) | (expert.pk & 0xFFFFFFFF)
 
 
-def _lock_issuing(project: Project, expert: AbstractBaseUser) -> bool | None:
+def _lock_issuing(project: Project, expert: AbstractBaseUser) -> tuple[bool | None, bool]:
     """Call inside atomic(), first: serialise issuing for this expert in this project until
     commit, so parallel "next" requests each see the tasks the others issued (the open-task
     limit holds, no item set goes twice to one expert). Raises ``Busy`` after a long wait.
-    Returns whether the expert is a member of the project, read in the same round trip
-    (PostgreSQL), or None (SQLite: not read).
+    Returns whether the expert is a member of the project (PostgreSQL: read in the same round
+    trip; SQLite: None, not read) and whether new tasks are stopped for them
+    (``ProjectMembership.issuing_stopped``: excluded by the admin, or flagged while the project
+    stops issuing to flagged experts).
 
     PostgreSQL: ``pg_advisory_xact_lock`` on one 64-bit key, project id in the high half and
     user id in the low half (ids past 2**31 fold onto others: more waiting, never less
@@ -180,11 +184,18 @@ def _lock_issuing(project: Project, expert: AbstractBaseUser) -> bool | None:
     serialise every writer.
     """
     if connection.vendor != "postgresql":
-        return None
+        membership = ProjectMembership.objects.filter(project=project, user_id=expert.pk).first()
+        if membership is not None:
+            membership.project = project
+        return None, membership is not None and membership.issuing_stopped
     try:
         with connection.cursor() as cursor:
-            cursor.execute(_LOCK_ISSUING_SQL, [issuing_lock_key(project, expert), project.pk, expert.pk])
-            return bool(cursor.fetchone()[1])
+            cursor.execute(
+                _LOCK_ISSUING_SQL,
+                [issuing_lock_key(project, expert), project.stop_issuing_flagged, expert.pk, project.pk],
+            )
+            _, member, stopped = cursor.fetchone()
+            return bool(member), bool(stopped)
     except OperationalError:
         logger.warning("issuing lock for project %s, expert %s not granted in time", project.pk, expert.pk)
         raise Busy("Too many requests at once: please try again in a moment.") from None
@@ -193,12 +204,14 @@ def _lock_issuing(project: Project, expert: AbstractBaseUser) -> bool | None:
 # Statements in one round trip (psycopg2 sends them as one simple query; the result is the
 # last one's): the lock timeout, no JIT for this transaction (the issuing queries' per-candidate
 # subqueries look costly to the planner, and compiling them took ~190 ms for a 1 ms query),
-# then the lock and the membership.
+# then the lock, the membership and whether issuing is stopped for it (ProjectMembership.issuing_stopped).
 _LOCK_ISSUING_SQL = f"""
     SET LOCAL lock_timeout = '{ISSUING_LOCK_TIMEOUT}';
     SET LOCAL jit = off;
-    SELECT pg_advisory_xact_lock(%s),
-        EXISTS (SELECT 1 FROM {ProjectMembership._meta.db_table} WHERE project_id = %s AND user_id = %s)
+    SELECT pg_advisory_xact_lock(%s), m.id IS NOT NULL,
+        COALESCE(m.standing = 'excluded' OR (m.standing = 'auto' AND m.flagged AND %s), false)
+    FROM (SELECT 1) AS one
+    LEFT JOIN {ProjectMembership._meta.db_table} AS m ON m.user_id = %s AND m.project_id = %s
 """  # noqa: S608
 
 
@@ -295,9 +308,13 @@ def _close_answered(task: Task, item_ids: list[int]) -> None:
         cursor.execute(_CLOSE_ANSWERED_SQL, [task.status, task.closed_at, task.pk, item_ids])
 
 
+# The items' rows are locked in id order before they are counted: two ranking batches sharing
+# items, answered at once, would otherwise lock them in whatever order each plan visits them and
+# could deadlock (seen once in tests/test_issuing_concurrency.py).
 _CLOSE_ANSWERED_SQL = f"""
-    WITH answered AS (UPDATE {Task._meta.db_table} SET status = %s, closed_at = %s WHERE id = %s)
-    UPDATE {ProjectItem._meta.db_table} SET judgement_count = judgement_count + 1 WHERE id = ANY(%s)
+    WITH answered AS (UPDATE {Task._meta.db_table} SET status = %s, closed_at = %s WHERE id = %s),
+    locked AS (SELECT id FROM {ProjectItem._meta.db_table} WHERE id = ANY(%s) ORDER BY id FOR UPDATE)
+    UPDATE {ProjectItem._meta.db_table} SET judgement_count = judgement_count + 1 WHERE id IN (SELECT id FROM locked)
 """  # noqa: S608
 
 

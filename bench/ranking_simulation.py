@@ -17,7 +17,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from ranking.fit import ScaleFit, rank_breaking_weights
 from ranking.glicko2 import Glicko2Params, PairOutcomes, initial_ratings, rate_period
 from ranking.outcomes import ordering_pairs
-from ranking.reliability import consensus_fit, scale_separation_reliability, spearman
+from ranking.reliability import consensus_fit, relative_agreement, scale_separation_reliability, spearman
 from ranking.scheduler import Pool, SchedulerParams, choose_batch, item_set_key, random_batch
 
 N_ITEMS = 1000
@@ -35,6 +35,7 @@ BATCH = 6
 N_EXPERTS = 20
 INCONSISTENT = 0.10
 TARGET_RHO = 0.9
+FLAG_BELOW, FLAG_MIN_BATCHES = 0.5, 20  # the project defaults (projects.models.Project)
 
 
 @dataclass
@@ -43,6 +44,7 @@ class Trace:
     rho_glicko: list[float]
     rho_fit: list[float]
     ssr: list[float]
+    stopped_at: list = field(default_factory=list)  # (views/item, stopped experts, random experts)
 
 
 def run(scheduler: str, noise: float, seed: int, *, max_views: float, period: int) -> Trace:
@@ -64,8 +66,12 @@ def run(scheduler: str, noise: float, seed: int, *, max_views: float, period: in
     period_start = 0
     trace = Trace([], [], [], [])
     judgements = 0
+    batches = np.zeros(N_EXPERTS, np.int64)
+    stopped = np.zeros(N_EXPERTS, bool)  # "adaptive-stop": flagged experts get no more batches
     while views.sum() / N_ITEMS < max_views:
-        expert = int(rng.integers(N_EXPERTS))
+        active = np.flatnonzero(~stopped)
+        expert = int(active[rng.integers(len(active))])
+        batches[expert] += 1
         if scheduler == "random":
             batch = random_batch(N_ITEMS, BATCH, rng)
         else:
@@ -101,7 +107,13 @@ def run(scheduler: str, noise: float, seed: int, *, max_views: float, period: in
             ratings = rate_period(ratings, outcomes.take(slice(period_start, None)), gparams)
             period_start = len(first)
             weights = rank_breaking_weights(np.full(judgements, BATCH))
-            fit, _ = consensus_fit(N_ITEMS, outcomes, weights, np.asarray(expert_of), N_EXPERTS, init=fit.score)
+            fit, agreement = consensus_fit(N_ITEMS, outcomes, weights, np.asarray(expert_of), N_EXPERTS, init=fit.score)
+            if scheduler == "adaptive-stop":
+                # The platform's flag with the project defaults (quality.services.is_flagged):
+                # relative agreement below 0.5 after at least 20 batches.
+                relative = relative_agreement(agreement.tau, agreement.pairs)
+                stopped |= (batches >= FLAG_MIN_BATCHES) & (np.nan_to_num(relative, nan=1.0) < FLAG_BELOW)
+                trace.stopped_at.append((views.sum() / N_ITEMS, stopped.copy(), inconsistent))
             trace.views.append(views.sum() / N_ITEMS)
             trace.rho_glicko.append(spearman(ratings.rating, quality))
             trace.rho_fit.append(spearman(fit.score, quality))
@@ -144,10 +156,11 @@ def main() -> None:
             "balanced random + Glicko-2": ("balanced", "rho_glicko"),
             "Unity scheduler + Glicko-2": ("adaptive", "rho_glicko"),
             "Unity scheduler + consensus fit (Unity)": ("adaptive", "rho_fit"),
+            "Unity, flagged experts stopped": ("adaptive-stop", "rho_fit"),
         }
         traces = {
             name: [run(name, noise, seed, max_views=args.max_views, period=args.period) for seed in range(args.seeds)]
-            for name in ("random", "balanced", "adaptive")
+            for name in ("random", "balanced", "adaptive", "adaptive-stop")
         }
         print(f"\nThurstone noise s = {noise}")
         grid = [2, 4, 6, 8, 10, 12, 15]
@@ -163,6 +176,20 @@ def main() -> None:
             need = float(np.mean(needs))
             base = need if base is None else base
             print(f"{label:42s} {need:8.2f} {'':10s} {need / BATCH:8.2f} {np.nanmean(ssrs):12.3f} {need / base:14.0%}")
+        for level in (0.8, 0.9):
+            for name in ("adaptive", "adaptive-stop"):
+                needs = [crossing(t.views, t.ssr, level) for t in traces[name]]
+                print(f"views/item to SSR(fit) >= {level} ({name}): {float(np.mean(needs)):.2f}")
+        hits = found = relevant = 0
+        for t in traces["adaptive-stop"]:
+            _, stopped, inconsistent = t.stopped_at[-1]
+            hits, found = hits + int((stopped & inconsistent).sum()), found + int(stopped.sum())
+            relevant += int(inconsistent.sum())
+        first = [next((v for v, s, i in t.stopped_at if s[i].all()), float("nan")) for t in traces["adaptive-stop"]]
+        print(
+            f"flags (stopped experts): precision {hits / max(found, 1):.2f}, recall {hits / max(relevant, 1):.2f}; "
+            f"all random experts stopped by {np.nanmean(first):.2f} views/item"
+        )
     print(f"\nruntime {time.perf_counter() - started:.0f} s")
 
 

@@ -32,8 +32,10 @@ from datasets.selectors import (
     answers_by_item,
     answers_in_order,
     most_experts_per_item,
+    release_decisions,
     release_experts,
     release_items,
+    release_reviewers,
 )
 from datasets.splits import SplitClip, assign_splits, keyed_order
 from media_ingest.selectors import lossless_frames
@@ -83,6 +85,7 @@ class Stats:
     per_expert: Counter = field(default_factory=Counter)
     time_ms: Counter = field(default_factory=Counter)
     agreement: dict = field(default_factory=dict)
+    decisions: Counter = field(default_factory=Counter)  # reviewers' decisions by kind (adjudications.json)
 
 
 def _seconds(ms: int) -> str:
@@ -105,6 +108,9 @@ class ReleaseBuilder:
         self.items = release_items(release)
         self.by_id = {item.item_id: item for item in self.items}
         self.experts: dict[int, Expert] = release_experts(release)
+        # Experts whose answers are published but stay out of consensus (flagged or excluded when
+        # the release was frozen: Release.consensus_decisions).
+        self.left_out: set[int] = set(release.consensus_decisions.get("left_out", []))
         self.stats = Stats()
         self.clips = self._clips()
         self._phases: tuple[list[str], list] | None = None
@@ -150,6 +156,7 @@ class ReleaseBuilder:
             with ReleaseArchive(path, root=self.release.name, date_time=self._frozen()) as archive:
                 # Labels first (they decide the strata of the split), into the archive as they stream.
                 strata = self._write_labels(archive, Path(scratch))
+                self._write_decisions(archive)
                 self._assign_splits(strata)
                 self._write_phases(archive)
                 self._write_metadata(archive)
@@ -218,7 +225,7 @@ class ReleaseBuilder:
         archive.add_bytes("splits/data_split.json", _json(payload), compress=True)
 
     def _write_experts(self, archive: ReleaseArchive, extra: dict[str, dict] | None = None) -> None:
-        columns = ["expert", "profession", "answers", "time_on_task_h"]
+        columns = ["expert", "profession", "answers", "time_on_task_h", "in_consensus"]
         extra = extra or {}
         extra_columns = sorted({k for row in extra.values() for k in row})
         with archive.open_text("labels/experts.csv") as handle:
@@ -230,6 +237,7 @@ class ReleaseBuilder:
                     expert.profession,
                     self.stats.per_expert[user_id],
                     f"{self.stats.time_ms[user_id] / 3_600_000:.3f}",
+                    int(user_id not in self.left_out),
                 ]
                 out.writerow(row + [extra.get(expert.pseudonym, {}).get(k, "") for k in extra_columns])
 
@@ -284,7 +292,9 @@ class ReleaseBuilder:
                             _when(answer),
                         ]
                     )
-                best, count, counted, agreement = majority_class(chosen)
+                best, count, counted, agreement = majority_class(
+                    v for a, v in zip(answers, chosen, strict=True) if a.expert_id not in self.left_out
+                )
                 unsure = sum(1 for a, v in zip(answers, chosen, strict=True) if a.not_sure or v == "not_sure")
                 consensus_out.writerow([item.image_name(), best, count, counted, f"{agreement:.4f}", unsure])
                 votes += counted
@@ -315,7 +325,10 @@ class ReleaseBuilder:
                     ]
                 )
         snapshot = snapshot_ratings(
-            self.project, up_to_id=self.release.last_judgement_id, item_ids=[i.item_id for i in self.items]
+            self.project,
+            up_to_id=self.release.last_judgement_id,
+            item_ids=[i.item_id for i in self.items],
+            decisions=self.release.consensus_decisions,
         )
         columns = snapshot.consensus
         with archive.open_text("labels/ratings.csv") as handle:
@@ -419,6 +432,7 @@ class ReleaseBuilder:
     ) -> tuple[dict[str, dict], dict[str, dict]]:
         """One image's answers: rows into answers.csv; returns (per expert, consensus)."""
         per_expert: dict[str, dict] = {}
+        left_out = {self.experts[e].pseudonym for e in self.left_out if e in self.experts}
         for answer in answers:
             expert = self.experts[answer.expert_id].pseudonym
             labels = answer.answer.get("labels", {})
@@ -448,8 +462,8 @@ class ReleaseBuilder:
                 kind,
                 [
                     {"state": e[key]["state"], "points": list(zip(e[key]["x"], e[key]["y"], strict=True))}
-                    for e in per_expert.values()
-                    if key in e
+                    for name, e in per_expert.items()
+                    if key in e and name not in left_out
                 ],
             )
             for key, kind in kinds.items()
@@ -498,6 +512,35 @@ class ReleaseBuilder:
         self._write_experts(archive)
         return {}
 
+    def _write_decisions(self, archive: ReleaseArchive) -> None:
+        """``labels/adjudications.json``: each item's latest reviewer decision up to the freeze, kept
+        apart from the experts' answers (never in answers.csv, the consensus or the agreement).
+        Item ids inside an answer (ranking) become image names."""
+        decisions = [d for d in release_decisions(self.release) if d.item_id in self.by_id]
+        reviewers = release_reviewers(self.release, {d.reviewer_id for d in decisions})
+        entries = []
+        for decision in decisions:
+            item = self.by_id[decision.item_id]
+            answer = decision.answer
+            if answer is not None and self.project.kind == Project.Kind.RANKING:
+                names = {i: self.by_id[i].image_name() for i in answer["ordering"] if i in self.by_id}
+                answer = {
+                    "ordering": [names[i] for i in answer["ordering"] if i in names],
+                    "ties": [[names[i] for i in group if i in names] for group in answer.get("ties", [])],
+                }
+            entries.append(
+                {
+                    "item": item.image_name(),
+                    "decision": decision.decision,
+                    "answer": answer,
+                    "note": decision.note,
+                    "reviewer": reviewers[decision.reviewer_id],
+                    "decided_at": decision.created_at.isoformat(timespec="seconds"),
+                }
+            )
+            self.stats.decisions[decision.decision] += 1
+        archive.add_bytes("labels/adjudications.json", _json(entries), compress=True)
+
     def _write_phases(self, archive: ReleaseArchive) -> None:
         if self._phases is None:
             return
@@ -524,6 +567,11 @@ class ReleaseBuilder:
             "experts_by_profession": dict(sorted(professions.items())),
             "splits": dict(sorted(splits.items())),
             "agreement": self.stats.agreement,
+            "adjudications": {
+                "items": sum(self.stats.decisions.values()),
+                "accepted": self.stats.decisions["accepted"],
+                "adjudicated": self.stats.decisions["adjudicated"],
+            },
             "last_judgement_id": self.release.last_judgement_id,
         }
 

@@ -48,6 +48,17 @@ FILES_BY_KIND = {
 }
 
 
+ADJUDICATION = (
+    "Reviewers (staff or the project's reviewers) looked at items, most disputed first, and either "
+    "accepted the experts' consensus or recorded an adjudicated answer of their own. Their decisions are "
+    "kept apart from the experts' answers: they are not in `labels/answers.csv`, the consensus files, the "
+    "agreement figures or the expert counts. `labels/adjudications.json` lists each item's latest decision "
+    "made by the freeze: item, decision (`accepted` or `adjudicated`), the adjudicated answer in the same "
+    "format as an expert's (null when accepted), the reviewer's note and a reviewer pseudonym (R001, ...; "
+    "not linked to the expert pseudonyms)."
+)
+
+
 def _yaml_string(value: str) -> str:
     return json.dumps(value, ensure_ascii=False)  # a JSON string is a valid YAML scalar
 
@@ -75,6 +86,10 @@ def dataset_card(release: Release, summary: dict) -> str:
     lines.extend(f"  {k}: {v}" for k, v in summary["splits"].items())
     lines.append("agreement:")
     lines.extend(f"  {k}: {'null' if v is None else v}" for k, v in summary["agreement"].items())
+    decisions = summary.get("adjudications", {})
+    if decisions:
+        lines.append("adjudications:")
+        lines.extend(f"  {k}: {v}" for k, v in decisions.items())
     lines.append(f"citation: {_yaml_string(release.citation)}")
     lines.append("---")
     body = [
@@ -109,6 +124,26 @@ def dataset_card(release: Release, summary: dict) -> str:
         "",
         *(f"- {k}: {v}" for k, v in summary["agreement"].items()),
         "",
+    ]
+    left_out = len(release.consensus_decisions.get("left_out", []))
+    if left_out:
+        body += [
+            f"{left_out} expert(s) are published with their answers but left out of the consensus "
+            "(`in_consensus` 0 in `labels/experts.csv`): flagged by the platform's reliability checks or "
+            "excluded by the project's admin when this version was frozen.",
+            "",
+        ]
+    if decisions:
+        body += [
+            "## Review and adjudication",
+            "",
+            f"{decisions['items']} items were adjudicated by a reviewer ({decisions['accepted']} consensus "
+            f"accepted, {decisions['adjudicated']} with an adjudicated answer).",
+            "",
+            ADJUDICATION,
+            "",
+        ]
+    body += [
         "## Layout",
         "",
         "- `<prefix>/<aa>/<bb>/<prefix>-<64 hex>-<frame4>.png`: frames, lossless copies of the de-identified "
@@ -116,8 +151,14 @@ def dataset_card(release: Release, summary: dict) -> str:
         "- `metadata/clips.csv`: split, study pseudonym, frames, frame rate, size per clip.",
         "- `metadata/spacing.csv`: FileHash, PhysicalDeltaX, PhysicalDeltaY (cm per pixel).",
         "- `splits/data_split.json`: clips per split; no study is in two splits.",
-        "- `labels/experts.csv`: expert pseudonyms, professions, answers and time on task.",
+        "- `labels/experts.csv`: expert pseudonyms, professions, answers, time on task, and whether their answers "
+        "count in the consensus.",
         *(f"- `{name}`: {what}" for name, what in FILES_BY_KIND[project.kind]),
+        *(
+            ["- `labels/adjudications.json`: reviewers' decisions, apart from the experts' answers."]
+            if decisions
+            else []
+        ),
         "- `loader.py`: a loader that needs only numpy and Pillow; `croissant.json`: Croissant 1.1 metadata;",
         "  `MANIFEST.sha256`: the SHA-256 of every file (`sha256sum -c MANIFEST.sha256`).",
         "",

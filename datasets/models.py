@@ -54,6 +54,12 @@ class Release(models.Model):
     last_item_id = models.BigIntegerField(default=0)
     last_judgement_id = models.BigIntegerField(default=0)
     frozen_at = models.DateTimeField()
+    consensus_decisions = models.JSONField(
+        default=dict,
+        blank=True,
+        editable=False,
+        help_text="Who counted in consensus when the release was frozen (projects.selectors.consensus_decisions).",
+    )
     salt = models.CharField(max_length=64, default=new_salt, editable=False)
     archive_name = models.CharField(max_length=255, blank=True, help_text="Under the private root; never served.")
     archive_size = models.BigIntegerField(default=0)

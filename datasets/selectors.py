@@ -10,7 +10,7 @@ from datetime import datetime
 from django.db import connection
 from django.db.models import Count, Sum
 
-from annotations.models import Judgement, TaskItem
+from annotations.models import Adjudication, Judgement, TaskItem
 from datasets.models import LicenceAcceptance, Release
 from datasets.splits import keyed_order
 from media_ingest.layout import LOSSLESS_MANIFEST, VIDEO, storage_prefix
@@ -161,6 +161,42 @@ def answers_in_order(release: Release) -> Iterator[Answer]:
     for pk, expert_id, answer, not_sure, time_ms, created in rows.iterator(chunk_size=READ_CHUNK):
         if pk not in skip:
             yield Answer(pk, expert_id, None, answer, not_sure, time_ms, created)
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """A reviewer's decision on an item (``annotations.models.Adjudication``), as a release reads it."""
+
+    item_id: int
+    reviewer_id: int
+    decision: str
+    answer: dict | None
+    note: str
+    created_at: datetime
+
+
+def release_decisions(release: Release) -> list[Decision]:
+    """Each released item's latest adjudication made up to the freeze, in item id order. A release
+    has no adjudication watermark: the freeze time stands in for one (``created_at <= frozen_at``,
+    which is truncated to the second, so a decision recorded later never enters a rebuild)."""
+    rows = (
+        Adjudication.objects.filter(
+            project_id=release.project_id, item_id__lte=release.last_item_id, created_at__lte=release.frozen_at
+        )
+        .order_by("item_id", "id")
+        .values_list("item_id", "reviewer_id", "decision", "answer", "note", "created_at")
+    )
+    latest: dict[int, Decision] = {}
+    for row in rows.iterator(chunk_size=READ_CHUNK):
+        latest[row[0]] = Decision(*row)
+    return list(latest.values())
+
+
+def release_reviewers(release: Release, reviewer_ids: set[int]) -> dict[int, str]:
+    """User id -> reviewer pseudonym (R001, ... in an order keyed by the release's salt, like the
+    experts' and unrelated to theirs: a reviewer who also answered is not linked to their answers)."""
+    ordered = sorted(reviewer_ids, key=lambda user_id: keyed_order(release.salt, f"reviewer:{user_id}"))
+    return {user_id: f"R{n:03d}" for n, user_id in enumerate(ordered, start=1)}
 
 
 def most_experts_per_item(release: Release) -> int:

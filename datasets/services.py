@@ -18,6 +18,7 @@ from datasets.processing import do_build_release, release_path
 from datasets.selectors import next_version, watermarks
 from datasets.tasks import build_release
 from projects.models import Project
+from projects.selectors import consensus_decisions
 
 __all__ = [
     "ReleaseError",
@@ -61,6 +62,7 @@ def do_create_release(
                     last_item_id=last_item,
                     last_judgement_id=last_judgement,
                     frozen_at=timezone.now().replace(microsecond=0),
+                    consensus_decisions=consensus_decisions(project),
                     **fields,
                 )
         except IntegrityError:

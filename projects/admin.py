@@ -34,6 +34,8 @@ class MembershipInline(admin.TabularInline):
     model = ProjectMembership
     extra = 1
     autocomplete_fields = ["user"]
+    fields = ["user", "role", "standing", "agreement", "compared", "flagged", "assessed_at"]
+    readonly_fields = ["agreement", "compared", "flagged", "assessed_at"]
 
 
 class AllowListInline(admin.TabularInline):
@@ -53,7 +55,11 @@ class ProjectAdmin(admin.ModelAdmin):
 
     @admin.display(description="quality")
     def quality_link(self, project: Project) -> str:
-        return format_html('<a href="{}">dashboard</a>', reverse("quality_dashboard", args=[project.slug]))
+        return format_html(
+            '<a href="{}">dashboard</a> · <a href="{}">review</a>',
+            reverse("quality_dashboard", args=[project.slug]),
+            reverse("quality_review", args=[project.slug]),
+        )
 
     fieldsets = [
         (None, {"fields": ["title", "slug", "kind", "status", "echo_view"]}),
@@ -81,6 +87,10 @@ class ProjectAdmin(admin.ModelAdmin):
                     "leaderboard_size",
                 ]
             },
+        ),
+        (
+            "Quality control",
+            {"fields": ["flag_below", "flag_min_answers", "stop_issuing_flagged", "weigh_experts", "gold_rate"]},
         ),
         ("Media", {"fields": ["keep_originals", "mask_rectangles"]}),
         (

@@ -95,6 +95,34 @@ class Project(models.Model):
         help_text="Scale separation reliability needed before consensus is declared.",
     )
     consensus_reached_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Expert reliability (quality app): who is flagged, and what a flag does.
+    flag_below = models.FloatField(
+        default=0.5,
+        validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
+        help_text=(
+            "Flag an expert whose agreement is below this. Classification: share of answers agreeing with the "
+            "other experts' majority. Ranking, keypoints, temporal: agreement relative to the typical expert "
+            "(1 = as close to consensus as the median expert, 0.5 = twice as far)."
+        ),
+    )
+    flag_min_answers = models.PositiveIntegerField(
+        default=20, help_text="Answers (batches for ranking) an expert gives before a flag can be raised."
+    )
+    stop_issuing_flagged = models.BooleanField(
+        default=False, help_text="Give flagged experts no more tasks (they read that nothing is waiting for them)."
+    )
+    weigh_experts = models.BooleanField(
+        default=True,
+        help_text=(
+            "Consensus weighs experts by their agreement: the ranking fit's weights, and flagged experts left out "
+            "of the other kinds' consensus. Off: every expert counts the same (excluded experts never count)."
+        ),
+    )
+    gold_rate = models.FloatField(
+        default=0.0,
+        validators=[MinValueValidator(0.0), MaxValueValidator(0.5)],
+        help_text="Share of tasks that are gold items (items with a known answer), mixed in unannounced.",
+    )
     members = models.ManyToManyField(
         settings.AUTH_USER_MODEL, through="ProjectMembership", related_name="projects", blank=True
     )
@@ -162,10 +190,27 @@ class ProjectMembership(models.Model):
     class Role(models.TextChoices):
         EXPERT = "expert", "Expert"
         LEAD = "lead", "Lead expert"
+        REVIEWER = "reviewer", "Reviewer"
+
+    class Standing(models.TextChoices):
+        AUTO = "auto", "Follow the flags"
+        TRUSTED = "trusted", "Trusted (never stopped, full weight)"
+        EXCLUDED = "excluded", "Excluded (no tasks, not in consensus)"
 
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="memberships")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.EXPERT)
+    # Reliability, written by the quality worker (quality.services.do_assess_experts).
+    agreement = models.FloatField(null=True, blank=True, editable=False)
+    compared = models.PositiveIntegerField(default=0, editable=False, help_text="Answers the agreement is over.")
+    flagged = models.BooleanField(default=False, editable=False)
+    assessed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    standing = models.CharField(
+        max_length=16,
+        choices=Standing.choices,
+        default=Standing.AUTO,
+        help_text="The admin's decision about this expert; 'Follow the flags' applies the project's settings.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -173,6 +218,18 @@ class ProjectMembership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} in {self.project}"
+
+    @property
+    def counts_in_consensus(self) -> bool:
+        if self.standing == self.Standing.EXCLUDED:
+            return False
+        return self.standing == self.Standing.TRUSTED or not (self.flagged and self.project.weigh_experts)
+
+    @property
+    def issuing_stopped(self) -> bool:
+        if self.standing == self.Standing.EXCLUDED:
+            return True
+        return self.standing == self.Standing.AUTO and self.flagged and self.project.stop_issuing_flagged
 
 
 class AllowListedEmail(models.Model):

@@ -60,3 +60,18 @@ def is_member(user: AbstractBaseUser | AnonymousUser, project: Project) -> bool:
 
 def verified_emails(user: AbstractBaseUser) -> list[str]:
     return [e.lower() for e in EmailAddress.objects.filter(user=user, verified=True).values_list("email", flat=True)]
+
+
+def consensus_decisions(project: Project) -> dict:
+    """Who counts in the project's consensus, as decided now (a release freezes this):
+    ``{"weigh_experts": bool, "standing": {user id (str): "trusted" | "excluded"},
+    "left_out": [user ids whose answers stay out of the consensus of single-item kinds]}``.
+    See ``ProjectMembership.counts_in_consensus``."""
+    standing, left_out = {}, []
+    for membership in ProjectMembership.objects.filter(project=project).order_by("user_id"):
+        membership.project = project
+        if membership.standing != ProjectMembership.Standing.AUTO:
+            standing[str(membership.user_id)] = membership.standing
+        if not membership.counts_in_consensus:
+            left_out.append(membership.user_id)
+    return {"weigh_experts": project.weigh_experts, "standing": standing, "left_out": left_out}

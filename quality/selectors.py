@@ -18,12 +18,15 @@ from django.db.models.functions import Greatest, TruncDate
 from django.utils import timezone
 
 from annotations.models import Judgement, TaskItem
+from datasets.labels import resample_curve
 from media_ingest.models import ProjectItem
 from projects.models import Project
-from quality import statistics
-from ranking.models import RatingState
+from quality import reliability, statistics
+from quality.gold import GoldAccuracy, gold_accuracy
+from ranking.models import ConvergencePoint, RatingState
 
 CACHE_SECONDS = 300
+CONVERGENCE_POINTS = 200  # the latest refits plotted
 
 
 @dataclass(frozen=True)
@@ -54,6 +57,10 @@ class Agreement:
     table: list[list[object]] = field(default_factory=list)
     confusion_classes: list[str] = field(default_factory=list)
     confusion: list[list[int]] = field(default_factory=list)
+    # Ranking: (judgements, mean RD, rank stability, SSR) at each consensus refit, oldest first.
+    convergence: list[tuple] = field(default_factory=list)
+    # Each expert's (agreement, answers compared) for the flags (quality.reliability).
+    reliability: reliability.Reliability = field(default_factory=dict)
 
 
 def progress(project: Project) -> Progress:
@@ -137,28 +144,28 @@ def agreement(project: Project) -> Agreement:
     return found
 
 
-#: An expert agreeing with the others' majority on less than this share of compared answers is
-#: flagged on the dashboard (shown, not acted on: issue 11's setting to stop issuing is still to come).
-FLAG_BELOW = 0.5
-
-
 def _classification(project: Project) -> Agreement:
     answers = [(item, expert, answer.get("class", "")) for item, expert, answer in _single_item_answers(project)]
     classes, matrix = statistics.confusion(answers)
     names = _expert_names(project)
+    with_others = statistics.agreement_with_others(answers)
     table = [
-        [names.get(expert, expert), compared, round(share, 3), "flagged" if share < FLAG_BELOW else ""]
-        for expert, (compared, share) in sorted(
-            statistics.agreement_with_others(answers).items(), key=lambda kv: kv[1][1]
-        )
+        [names.get(expert, expert), compared, round(share, 3), "yes" if share < project.flag_below else ""]
+        for expert, (compared, share) in sorted(with_others.items(), key=lambda kv: kv[1][1])
     ]
     return Agreement(
         kind=project.kind,
         figures={"krippendorff_alpha": statistics.classification_alpha(answers), "answers": len(answers)},
-        table_header=["expert", "answers compared", "agreement with the others' majority", f"below {FLAG_BELOW}"],
+        table_header=[
+            "expert",
+            "answers compared",
+            "agreement with the others' majority",
+            f"below {project.flag_below}",
+        ],
         table=table,
         confusion_classes=classes,
         confusion=matrix.tolist(),
+        reliability=reliability.from_classification(with_others),
     )
 
 
@@ -195,6 +202,20 @@ def _ranking(project: Project) -> Agreement:
     result.figures = {"kendalls_w_shared_batches": w, "shared_batches": shared, "judgements_not_yet_folded": unfolded}
     if state is None:
         return result
+    points = list(
+        ConvergencePoint.objects.filter(project=project)
+        .order_by("-judgements", "-id")
+        .values_list("judgements", "mean_rd", "rank_stability", "ssr")[:CONVERGENCE_POINTS]
+    )
+    result.convergence = points[::-1]
+    batches = dict(
+        Judgement.objects.filter(project=project)
+        .values("expert_id")
+        .annotate(n=Count("id"))
+        .order_by()
+        .values_list("expert_id", "n")
+    )
+    result.reliability = reliability.from_ranking(state.experts or [], batches)
     result.figures.update(
         {
             "ssr": state.ssr,
@@ -204,7 +225,7 @@ def _ranking(project: Project) -> Agreement:
             "rating_periods": state.periods,
         }
     )
-    result.table_header = ["expert", "pairs", "Kendall tau", "weight", "flagged"]
+    result.table_header = ["expert", "pairs", "Kendall tau", "weight in the fit", "outlier in the fit"]
     names = _expert_names(project)
     result.table = [
         [names.get(row["expert_id"], row["expert_id"]), row["pairs"], row["kendall_tau"], row["weight"], row["flagged"]]
@@ -214,45 +235,49 @@ def _ranking(project: Project) -> Agreement:
 
 
 def _keypoints(project: Project) -> Agreement:
-    """Per point label: ICC(A,1) of x and of y over images (raters = experts), and the placed
-    points' mean distance to the image's consensus (mean of the experts' points), in mm where the
-    clip has a pixel spacing (curves are not covered yet)."""
+    """Per label: ICC(A,1) of x and of y over images (raters = experts; a curve by its centroid),
+    and the mean distance of each expert's placement to the image's consensus (the mean of the
+    experts' points; for curves the mean curve after resampling each to ``CURVE_POINTS`` points
+    evenly along its length, the distance being the mean over those points), in mm where every
+    clip has a pixel spacing, else in image pixels."""
+    curves = {c["key"] for c in project.label_schema.get("curves", [])}
     spacing = dict(ProjectItem.objects.filter(project=project).values_list("id", "clip__pixel_spacing_x_mm"))
-    points: dict[str, dict[tuple[int, int], dict[int, tuple[float, float]]]] = defaultdict(lambda: defaultdict(dict))
+    shapes: dict[str, dict[tuple[int, int], dict[int, np.ndarray]]] = defaultdict(lambda: defaultdict(dict))
     for item, expert, answer in _single_item_answers(project):
         frame = answer.get("frame", 0)
         for label, value in answer.get("labels", {}).items():
             placed = value.get("points") or []
-            if value.get("state") == "placed" and len(placed) == 1:  # points; curves are not yet covered
-                points[label][(item, frame)][expert] = (float(placed[0][0]), float(placed[0][1]))
+            if value.get("state") == "placed" and placed:
+                shape = resample_curve(placed) if label in curves else np.asarray(placed[:1], np.float64)
+                shapes[label][(item, frame)][expert] = shape
     result = Agreement(
-        kind=project.kind, table_header=["label", "images", "ICC(A,1) x", "ICC(A,1) y", "mean distance to consensus"]
+        kind=project.kind,
+        table_header=["label", "type", "images", "ICC(A,1) x", "ICC(A,1) y", "mean distance to consensus"],
     )
-    for label in sorted(points):
-        images = points[label]
-        xs = [(image, expert, xy[0]) for image, by in images.items() for expert, xy in by.items()]
-        ys = [(image, expert, xy[1]) for image, by in images.items() for expert, xy in by.items()]
-        icc_x, icc_y = statistics.icc(xs), statistics.icc(ys)
-        distances, unit = [], "mm"
+    in_mm = all(spacing.get(item) is not None for by_image in shapes.values() for item, _ in by_image)
+    for label in sorted(shapes):
+        images = shapes[label]
+        centres = [(image, expert, shape.mean(axis=0)) for image, by in images.items() for expert, shape in by.items()]
+        icc_x = statistics.icc([(image, expert, c[0]) for image, expert, c in centres])
+        icc_y = statistics.icc([(image, expert, c[1]) for image, expert, c in centres])
+        distances = []
         for (item, _frame), by in images.items():
             if len(by) < 2:
                 continue
-            centre = np.mean(list(by.values()), axis=0)
-            scale = spacing.get(item)
-            if scale is None:
-                unit = "px"
-            for xy in by.values():
-                distance = float(np.hypot(*(np.asarray(xy) - centre)))
-                distances.append(distance * scale if scale is not None and unit == "mm" else distance)
+            consensus = np.mean(list(by.values()), axis=0)
+            scale = spacing[item] if in_mm else 1.0
+            distances.extend(float(np.hypot(*(shape - consensus).T).mean()) * scale for shape in by.values())
         result.table.append(
             [
                 label,
+                "curve" if label in curves else "point",
                 len(images),
                 None if icc_x is None else icc_x.single_absolute,
                 None if icc_y is None else icc_y.single_absolute,
-                f"{pystats.fmean(distances):.2f} {unit}" if distances else None,
+                f"{pystats.fmean(distances):.2f} {'mm' if in_mm else 'px'}" if distances else None,
             ]
         )
+    result.reliability = reliability.from_keypoints(shapes)
     return result
 
 
@@ -263,6 +288,11 @@ def _temporal(project: Project) -> Agreement:
     for item, expert, answer in _single_item_answers(project):
         for mark in answer.get("events", []):
             marks[(item, mark["key"], mark["beat"])][expert] = mark["frame"]
+    result = Agreement(
+        kind=project.kind,
+        table_header=["expert", "event", "marks compared", "mean |frame difference|", "signed bias"],
+        reliability=reliability.from_temporal(marks),
+    )
     diffs: dict[tuple[int, str], list[int]] = defaultdict(list)
     for (_item, event, _beat), by in marks.items():
         for expert, frame in by.items():
@@ -270,9 +300,6 @@ def _temporal(project: Project) -> Agreement:
             if others:
                 diffs[(expert, event)].append(frame - pystats.median(others))
     names = _expert_names(project)
-    result = Agreement(
-        kind=project.kind, table_header=["expert", "event", "marks compared", "mean |frame difference|", "signed bias"]
-    )
     for (expert, event), values in sorted(diffs.items(), key=lambda kv: (str(names.get(kv[0][0])), kv[0][1])):
         result.table.append(
             [
@@ -292,6 +319,7 @@ class Dashboard:
     experts: list[ExpertRow]
     agreement: Agreement
     computed_at: object  # an aware datetime
+    gold: GoldAccuracy | None = None  # None: the project has no gold items (quality/gold.py)
 
 
 DASHBOARD_TTL = 15 * 60  # seconds a computed dashboard may be shown; the worker refreshes every minute
@@ -309,6 +337,7 @@ def compute_dashboard(project: Project) -> Dashboard:
         experts=experts(project),
         agreement=agreement(project),
         computed_at=timezone.now(),
+        gold=gold_accuracy(project),
     )
 
 

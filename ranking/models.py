@@ -80,3 +80,27 @@ class RatingState(models.Model):
 
     def __str__(self) -> str:
         return f"{self.project}: {self.periods} periods"
+
+
+class ConvergencePoint(models.Model):
+    """How settled the ratings were at one consensus refit: the quality dashboard plots these over
+    judgements (RD falling, ranks no longer moving)."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="convergence")
+    judgements = models.PositiveIntegerField(help_text="Judgements the refit covered.")
+    periods = models.PositiveIntegerField()
+    mean_rd = models.FloatField(help_text="Mean Glicko-2 RD of the items viewed so far.")
+    mean_score_se = models.FloatField(help_text="Mean standard error of the consensus scores of the items viewed.")
+    ssr = models.FloatField(null=True, blank=True)
+    rank_stability = models.FloatField(
+        null=True,
+        blank=True,
+        help_text="Spearman correlation of the consensus scores with the previous refit's, over items both saw.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["project", "judgements"], name="convergence_project_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.project} at {self.judgements} judgements"

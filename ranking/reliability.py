@@ -13,7 +13,7 @@ References
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from numpy.typing import NDArray
@@ -27,6 +27,7 @@ __all__ = [
     "consensus_fit",
     "expert_agreement",
     "rank_intervals",
+    "relative_agreement",
     "scale_separation_reliability",
     "spearman",
     "split_half_reliability",
@@ -103,6 +104,17 @@ def expert_agreement(
     return ExpertAgreement(tau=tau, pairs=pairs, weight=weight, flagged=flagged)
 
 
+def relative_agreement(tau: FloatArray, pairs: IntArray) -> FloatArray:
+    """Each expert's tau divided by the median tau of the experts with pairs: 1 = as the typical
+    expert, 0 = at random; NaN without pairs, or when the median expert does not agree at all.
+    Experts are flagged when this falls below the project's threshold (quality.reliability)."""
+    tau, active = np.asarray(tau, float), np.asarray(pairs) > 0
+    median = float(np.median(tau[active])) if active.any() else 0.0
+    if median <= 0:
+        return np.full(len(tau), np.nan)
+    return np.where(active, tau / median, np.nan)
+
+
 def consensus_fit(
     n: int,
     outcomes: PairOutcomes,
@@ -113,13 +125,22 @@ def consensus_fit(
     rounds: int = 2,
     params: FitParams = FitParams(),  # noqa: B008 - frozen, immutable default
     init: FloatArray | None = None,
+    fixed_weight: FloatArray | None = None,
 ) -> tuple[ScaleFit, ExpertAgreement]:
-    """Fit, weigh each expert by agreement with that fit, and refit (``rounds`` times)."""
-    fit = fit_bradley_terry(n, outcomes, pair_weight, params=params, init=init)
-    agreement = expert_agreement(outcomes, expert, n_experts, fit.score)
+    """Fit, weigh each expert by agreement with that fit, and refit (``rounds`` times).
+
+    ``fixed_weight``: per expert, a weight the admin decided (0 excluded, 1 trusted or every
+    expert equal), NaN where the fit estimates it. Fixed weights hold from the first fit on."""
+    fixed = np.full(n_experts, np.nan) if fixed_weight is None else np.asarray(fixed_weight, float)
+
+    def decided(agreement: ExpertAgreement) -> ExpertAgreement:
+        return replace(agreement, weight=np.where(np.isnan(fixed), agreement.weight, fixed))
+
+    fit = fit_bradley_terry(n, outcomes, pair_weight * np.nan_to_num(fixed, nan=1.0)[expert], params=params, init=init)
+    agreement = decided(expert_agreement(outcomes, expert, n_experts, fit.score))
     for _ in range(rounds):
         fit = fit_bradley_terry(n, outcomes, pair_weight * agreement.weight[expert], params=params, init=fit.score)
-        agreement = expert_agreement(outcomes, expert, n_experts, fit.score)
+        agreement = decided(expert_agreement(outcomes, expert, n_experts, fit.score))
     return fit, agreement
 
 

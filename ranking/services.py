@@ -8,6 +8,7 @@ every insert has committed. On SQLite writers are serialised already and both ar
 
 from __future__ import annotations
 
+import hashlib
 import io
 import logging
 import math
@@ -22,15 +23,17 @@ from django.utils import timezone
 
 from annotations.models import Judgement
 from media_ingest.models import ProjectItem
-from projects.models import Project
+from projects.models import Project, ProjectMembership
+from projects.selectors import consensus_decisions
 from ranking.fit import rank_breaking_weights
 from ranking.glicko2 import LazyState, initial_ratings
-from ranking.models import ItemRating, RatingState
+from ranking.models import ConvergencePoint, ItemRating, RatingState
 from ranking.outcomes import closed_periods, orderings_to_outcomes, period_labels
 from ranking.reliability import (
     consensus_fit,
     rank_intervals,
     scale_separation_reliability,
+    spearman,
     split_half_reliability,
 )
 from ranking.selectors import (
@@ -90,15 +93,23 @@ def consensus_prefix(judgements: int, items: int) -> int:
 
 
 def _items_key(project: Project) -> str:
-    """Which items the project has (count, sum and largest id), read from the index in one query:
-    a refit is due when it changes, since ranks are over every item."""
+    """Which items the project has (count, sum and largest id), read from the index in one query,
+    and a digest of the admin's decisions on experts' weights: a refit is due when either changes,
+    since ranks are over every item and the fit weighs experts as decided (``decided_weights``)."""
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT COUNT(*), COALESCE(SUM(id), 0), COALESCE(MAX(id), 0) FROM {ProjectItem._meta.db_table}"  # noqa: S608
             " WHERE project_id = %s",
             [project.pk],
         )
-        return ":".join(str(int(v)) for v in cursor.fetchone())
+        items = ":".join(str(int(v)) for v in cursor.fetchone())
+    decided = sorted(
+        ProjectMembership.objects.filter(project=project)
+        .exclude(standing=ProjectMembership.Standing.AUTO)
+        .values_list("user_id", "standing")
+    )
+    digest = hashlib.sha256(repr((project.weigh_experts, decided)).encode()).hexdigest()[:8]
+    return f"{items}:w{digest}"
 
 
 def _is_postgres() -> bool:
@@ -130,6 +141,18 @@ def _committed_watermark(project_id: int) -> int:
     return last or 0
 
 
+def decided_weights(project: Project, expert_ids: Sequence[int], decisions: dict | None = None) -> np.ndarray:
+    """Per expert (in ``expert_ids`` order): the weight the admin decided, NaN where the fit
+    estimates it. Excluded experts weigh 0; trusted ones 1; with the project's ``weigh_experts``
+    off every other expert weighs 1 as well. ``decisions``: as frozen by a release
+    (``projects.selectors.consensus_decisions``); None reads the project's now."""
+    decisions = decisions if decisions is not None else consensus_decisions(project)
+    standing = decisions.get("standing", {})
+    free = np.nan if decisions.get("weigh_experts", True) else 1.0
+    by_standing = {ProjectMembership.Standing.EXCLUDED: 0.0, ProjectMembership.Standing.TRUSTED: 1.0}
+    return np.array([by_standing.get(standing.get(str(e)), free) for e in expert_ids], float)
+
+
 @dataclass(frozen=True)
 class Reliability:
     ssr: float
@@ -139,9 +162,10 @@ class Reliability:
 
 
 def compute_consensus(
-    project: Project, items: ProjectItems, log: JudgementLog, seed: int
+    project: Project, items: ProjectItems, log: JudgementLog, seed: int, decisions: dict | None = None
 ) -> tuple[dict[str, np.ndarray], Reliability]:
-    """The consensus fit of the whole folded log, its ranks and its reliability."""
+    """The consensus fit of the whole folded log, its ranks and its reliability (experts weighed
+    as ``decisions`` say, see ``decided_weights``)."""
     index_of = items.positions(log.answers)
     answers = known_answers(log.answers, index_of)
     expert_ids = sorted(set(log.experts))
@@ -150,7 +174,14 @@ def compute_consensus(
     sizes = np.array([len(a["ordering"]) for a in answers], np.int64)
     weights = rank_breaking_weights(sizes)
     n = len(items.ids)
-    fit, agreement = consensus_fit(n, indexed.outcomes, weights, indexed.expert, len(expert_ids))
+    fit, agreement = consensus_fit(
+        n,
+        indexed.outcomes,
+        weights,
+        indexed.expert,
+        len(expert_ids),
+        fixed_weight=decided_weights(project, expert_ids, decisions),
+    )
     rng = np.random.default_rng([seed, project.pk])
     ranks = rank_intervals(fit, rng=rng)
     seen = np.bincount(np.concatenate([indexed.outcomes.first, indexed.outcomes.second]), minlength=n) > 0
@@ -399,8 +430,39 @@ def _fold(project: Project, *, from_scratch: bool) -> int:
         consensus, reliability = compute_consensus(project, items, covered, seed=covered.ids[-1] if covered.ids else 0)
         state.consensus_judgements, state.consensus_items = prefix, key
         del covered
+        _record_convergence(project, state=state, items=items, lazy=lazy, consensus=consensus, ssr=reliability.ssr)
         _write(project, state=state, items=items, lazy=lazy, consensus=consensus, reliability=reliability)
         return periods
+
+
+def _record_convergence(
+    project: Project, *, state: RatingState, items: ProjectItems, lazy: LazyState, consensus: dict, ssr: float
+) -> None:
+    """Call at a refit, before its rows are written: how far the ratings have settled (a point of
+    the dashboard's convergence plot). Rank stability compares the new consensus scores with the
+    stored ones (the previous refit's) over the items viewed by both. Nothing before the first
+    judgement (a project's first fold refits an empty log)."""
+    if state.consensus_judgements == 0:
+        return
+    viewed = lazy.views > 0
+    old = np.array(
+        ItemRating.objects.filter(project=project, views__gt=0).values_list("item_id", "score").order_by("item_id"),
+        dtype=np.float64,
+    ).reshape(-1, 2)
+    at = np.searchsorted(items.ids, old[:, 0].astype(np.int64))
+    known = at < len(items.ids)
+    known[known] = items.ids[at[known]] == old[known, 0]
+    both = at[known]
+    stability = spearman(old[known, 1], np.asarray(consensus["score"])[both]) if len(both) >= 3 else None
+    ConvergencePoint.objects.create(
+        project=project,
+        judgements=state.consensus_judgements,
+        periods=state.periods,
+        mean_rd=float(np.mean(lazy.at(state.periods).rd[viewed])) if viewed.any() else project.glicko_initial_rd,
+        mean_score_se=float(np.mean(np.asarray(consensus["score_se"])[viewed])) if viewed.any() else 0.0,
+        ssr=_nan_to_none(ssr),
+        rank_stability=None if stability is None else _nan_to_none(stability),
+    )
 
 
 def _started(log: JudgementLog) -> datetime | None:
@@ -457,10 +519,13 @@ class Snapshot:
     reliability: Reliability | None
 
 
-def snapshot_ratings(project: Project, *, up_to_id: int, item_ids: Sequence[int]) -> Snapshot:
+def snapshot_ratings(
+    project: Project, *, up_to_id: int, item_ids: Sequence[int], decisions: dict | None = None
+) -> Snapshot:
     """Fold every judgement up to ``up_to_id`` from scratch into Glicko-2 ratings of ``item_ids``
     (the last rating period closed at the snapshot) and fit the consensus over the whole of it.
-    Depends on the log and the item ids only, so a release rebuilt later publishes the same values."""
+    Depends on the log, the item ids and the experts' ``decisions`` (a release's frozen ones)
+    only, so a release rebuilt later publishes the same values."""
     items = ProjectItems(ids=np.array(sorted(item_ids), np.int64))
     params = glicko_params(project)
     log = judgement_log(project, after_id=0, up_to_id=up_to_id)
@@ -474,7 +539,9 @@ def snapshot_ratings(project: Project, *, up_to_id: int, item_ids: Sequence[int]
     fold_log(lazy, log, labels, index_of=items.positions(log.answers), first_period=0, params=params)
     periods = len(np.unique(labels))
     state = lazy.at(periods)
-    consensus, reliability = compute_consensus(project, items, log, seed=up_to_id) if log.ids else ({}, None)
+    consensus, reliability = (
+        compute_consensus(project, items, log, seed=up_to_id, decisions=decisions) if log.ids else ({}, None)
+    )
     return Snapshot(
         item_ids=items.ids,
         judgements=len(log.ids),

@@ -7,7 +7,7 @@ import pytest
 from django.urls import reverse
 
 from annotations.services import do_issue_task, do_submit_judgement
-from media_ingest.models import ProjectItem
+from media_ingest.models import Clip, ProjectItem
 from quality.tasks import refresh_dashboards
 from tests.factories import project_with_items
 from tests.support import make_user
@@ -66,9 +66,26 @@ def test_keypoint_icc_of_shrout_and_fleiss_table_2(client):
             body = {"frame": 0, "labels": {"apex": {"state": "placed", "points": [[x, 20 + x]]}}}
             answer(project, judge, item, body)
     [row] = dashboard(client, project).context["agreement"].table
-    assert row[0] == "apex" and row[1] == 6
-    assert row[2] == pytest.approx(0.29, abs=0.005)  # x
-    assert row[3] == pytest.approx(0.29, abs=0.005)  # y = 20 + x: the same agreement
+    assert row[:3] == ["apex", "point", 6]
+    assert row[3] == pytest.approx(0.29, abs=0.005)  # x
+    assert row[4] == pytest.approx(0.29, abs=0.005)  # y = 20 + x: the same agreement
+
+
+def test_curve_distance_to_the_mean_curve_in_mm(client):
+    """Two experts trace the same horizontal segment 4 px apart (one with more control points):
+    the mean curve lies halfway, each curve 2 px from it at every point: 2 px x 0.3 mm, for both."""
+    a, b = make_user("curve-a"), make_user("curve-b")
+    schema = {"points": [], "curves": [{"key": "lv", "name": "LV", "colour": "#ffffff", "min_points": 2}]}
+    project = project_with_items("keypoints", a, b, items=3, slug="curves", label_schema=schema)
+    items = list(ProjectItem.objects.filter(project=project))
+    Clip.objects.filter(project_items__in=items).update(pixel_spacing_x_mm=0.3, pixel_spacing_y_mm=0.3)
+    for item in items:
+        answer(project, a, item, {"frame": 0, "labels": {"lv": {"state": "placed", "points": [[20, 100], [120, 100]]}}})
+        line = [[20, 104], [45, 104], [70, 104], [120, 104]]
+        answer(project, b, item, {"frame": 0, "labels": {"lv": {"state": "placed", "points": line}}})
+    [row] = dashboard(client, project).context["agreement"].table
+    assert row[:3] == ["lv", "curve", 3]
+    assert row[5] == "0.60 mm"
 
 
 def test_phase_timing_bias_of_a_late_expert(client):
