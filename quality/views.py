@@ -15,6 +15,7 @@ from quality.selectors import cached_dashboard
 from quality.services import do_refresh_dashboard, do_set_standing
 
 CHART_WIDTH, CHART_HEIGHT = 640, 160
+MAX_BAR_WIDTH = 24
 
 
 def _bars(values: list[tuple[str, float]], *, width: int = CHART_WIDTH, height: int = CHART_HEIGHT) -> dict:
@@ -28,7 +29,7 @@ def _bars(values: list[tuple[str, float]], *, width: int = CHART_WIDTH, height: 
         "bars": [
             {
                 "x": round(k * step + 1, 2),
-                "w": round(max(step - 2, 1), 2),
+                "w": round(min(max(step - 2, 1), MAX_BAR_WIDTH), 2),  # a few days do not fill the chart
                 "h": round(height * v / top, 2),
                 "y": round(height - height * v / top, 2),
                 "label": label,
