@@ -45,6 +45,8 @@ from pydicom.uid import (
     generate_uid,
 )
 
+from media_ingest import synthetic_views
+
 FRAME_MARKER_BITS = 10
 FRAME_MARKER_SQUARE = 12
 FRAME_MARKER_PAD = 4
@@ -256,10 +258,17 @@ def write_synthetic_echo(
         if landmarks:
             draw_landmarks(frame, landmarks)
 
-    dataset = _dataset(pixels, phi=phi, frame_rate=frame_rate, banner=banner, seed=seed, with_regions=with_regions)
-    _encode(dataset, pixels, transfer_syntax)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    dataset.save_as(path, enforce_file_format=True)
+    _save(
+        path,
+        pixels,
+        phi=phi,
+        frame_rate=frame_rate,
+        banner=banner,
+        seed=seed,
+        with_regions=with_regions,
+        transfer_syntax=transfer_syntax,
+        spacing_mm=_spacing_mm(rows, banner),
+    )
 
     ed, es = _cycle_events(frames, period, offset)
     truth: dict[str, object] = {
@@ -284,13 +293,124 @@ def write_synthetic_echo(
     return truth
 
 
+def write_synthetic_view_echo(
+    path: Path,
+    *,
+    view: str,
+    frames: int = 30,
+    rows: int = 480,
+    columns: int = 640,
+    seed: int = 0,
+    transfer_syntax: str = "explicit_little",
+    phi: dict[str, str] | None = None,
+    frame_rate: float = 30.0,
+    quality: float | None = None,
+    array_side: int = 112,
+) -> dict[str, object]:
+    """Write one cine loop of ``view`` (one of ``synthetic_views.VIEWS``) from the synthetic view
+    generator, with the same banner, fake PHI, regions and encodings as ``write_synthetic_echo``;
+    return its truth (also in ``path.with_suffix(".json")``).
+
+    The truth holds the view, the quality and each landmark of ``synthetic_views.LANDMARKS``
+    (``None`` where the view has none) twice: ``landmarks`` in this file's pixels and
+    ``landmarks_array`` in ingest's ``array_side`` x ``array_side`` grey array, which is the whole
+    frame resized (continuous coordinates scale exactly). The anatomy is fixed over the loop (the
+    valves move), so one set holds for every frame. The header carries no view: ingest reads only
+    technical attributes, so the view travels in the sidecar, keyed by file name.
+    """
+    if view not in synthetic_views.VIEWS:
+        raise ValueError(f"view must be one of {synthetic_views.VIEWS}")
+    if transfer_syntax not in TRANSFER_SYNTAXES:
+        raise ValueError(f"transfer_syntax must be one of {sorted(TRANSFER_SYNTAXES)}")
+    rng = np.random.default_rng(seed)
+    phi = {**DEFAULT_PHI, **(phi or {})}
+    banner = BANNER_HEIGHT if rows >= 200 else max(8, rows // 8)
+    clip = synthetic_views.render_clip(
+        view, rng, frames=frames, rows=rows, columns=columns, banner=banner, quality=quality
+    )
+    pixels = np.repeat(clip.frames[..., None], 3, axis=3)
+    for frame in pixels:
+        _banner(frame, height=banner, phi=phi)
+    _save(
+        path,
+        pixels,
+        phi=phi,
+        frame_rate=frame_rate,
+        banner=banner,
+        seed=seed,
+        with_regions=True,
+        transfer_syntax=transfer_syntax,
+        spacing_mm=clip.mm_per_pixel,
+    )
+    scale = np.array([array_side / columns, array_side / rows])
+    truth: dict[str, object] = {
+        "generator": "synthetic_views",
+        "view": view,
+        "quality": clip.quality,
+        "landmarks": _named_points(clip.landmarks),
+        "landmarks_array": _named_points(clip.landmarks * scale),
+        "array_side": array_side,
+        "frame_rate": frame_rate,
+        "frames": frames,
+        "rows": rows,
+        "columns": columns,
+        "seed": seed,
+        "transfer_syntax": transfer_syntax,
+        "banner_height": banner,
+        "region": [0, banner, columns - 1, rows - 1],
+        "pixel_spacing_mm": clip.mm_per_pixel,
+    }
+    path.with_suffix(".json").write_text(json.dumps(truth, indent=2))
+    return truth
+
+
+def _named_points(points: np.ndarray) -> dict[str, list[float] | None]:
+    return {
+        name: None if np.isnan(point).any() else [round(float(point[0]), 3), round(float(point[1]), 3)]
+        for name, point in zip(synthetic_views.LANDMARKS, points, strict=True)
+    }
+
+
 def _spacing_mm(rows: int, banner: int) -> float:
     """The sector shows 16 cm of depth."""
     return 160.0 / (rows - banner - 8)
 
 
+def _save(
+    path: Path,
+    pixels: np.ndarray,
+    *,
+    phi: dict[str, str],
+    frame_rate: float,
+    banner: int,
+    seed: int,
+    with_regions: bool,
+    transfer_syntax: str,
+    spacing_mm: float,
+) -> None:
+    dataset = _dataset(
+        pixels,
+        phi=phi,
+        frame_rate=frame_rate,
+        banner=banner,
+        seed=seed,
+        with_regions=with_regions,
+        spacing_mm=spacing_mm,
+    )
+    _encode(dataset, pixels, transfer_syntax)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    dataset.save_as(path, enforce_file_format=True)
+
+
 def _dataset(
-    pixels: np.ndarray, *, phi: dict[str, str], frame_rate: float, banner: int, seed: int, with_regions: bool
+    pixels: np.ndarray,
+    *,
+    phi: dict[str, str],
+    frame_rate: float,
+    banner: int,
+    seed: int,
+    with_regions: bool,
+    spacing_mm: float,
 ) -> pydicom.Dataset:
     frames, rows, columns, _ = pixels.shape
     meta = FileMetaDataset()
@@ -328,7 +448,7 @@ def _dataset(
         region.RegionLocationMinX0, region.RegionLocationMinY0 = 0, banner
         region.RegionLocationMaxX1, region.RegionLocationMaxY1 = columns - 1, rows - 1
         region.PhysicalUnitsXDirection = region.PhysicalUnitsYDirection = 3
-        region.PhysicalDeltaX = region.PhysicalDeltaY = _spacing_mm(rows, banner) / 10.0
+        region.PhysicalDeltaX = region.PhysicalDeltaY = spacing_mm / 10.0
         ds.SequenceOfUltrasoundRegions = [region]
     return ds
 
