@@ -56,6 +56,7 @@ __all__ = [
     "STRATEGIES",
     "Strategy",
     "bald",
+    "diverse_top",
     "k_center_greedy",
     "kmeans_representatives",
     "mc_variance",
@@ -222,6 +223,31 @@ def _hybrid(
         if len(picked) == batch or size >= len(order):
             return candidates[picked]
         size *= 2
+
+
+def diverse_top(
+    scores: NDArray,
+    embeddings: NDArray,
+    *,
+    labelled: NDArray | None,
+    batch: int,
+    rng: np.random.Generator,
+    factor: float = 4.0,
+) -> NDArray[np.int64]:
+    """The hybrid on precomputed scores (the loop scores a large pool chunk by chunk, so it never
+    holds every MC pass): positions of ``batch`` items spread by k-center greedy over the
+    ``factor * batch`` highest ``scores``."""
+    if batch <= 0 or len(scores) == 0:
+        return np.empty(0, np.int64)
+    return _hybrid(
+        np.asarray(scores),
+        np.asarray(embeddings),
+        labelled=labelled,
+        batch=min(batch, len(scores)),
+        factor=factor,
+        diversity="kcenter",
+        rng=rng,
+    )
 
 
 def select(

@@ -80,31 +80,31 @@ def in_flight_params(project: Project, expert: AbstractBaseUser) -> list[object]
     return [expert.pk, project.pk, connection.ops.adapt_datetimefield_value(timezone.now())]
 
 
-@cache
-def _least_covered_sql(include_answered: bool) -> str:
-    item, clip, task, task_item = (
-        ProjectItem._meta.db_table,
-        Clip._meta.db_table,
-        Task._meta.db_table,
-        TaskItem._meta.db_table,
-    )
+def issuable_sql(include_answered: bool) -> str:
+    """SQL conditions on item ``p`` shared by the issuers: its clip is ready and this expert
+    (a parameter) holds no task on it, open or (``include_answered``) answered or skipped.
+
+    Scalar subqueries: the expert's task items through the (item) index, a few rows each, then
+    each task by primary key, so the planner cannot turn them into joins that read the expert's
+    whole history or every clip (it did, from misestimates: 120-550 ms at 100,000 items)."""
+    clip, task, task_item = Clip._meta.db_table, Task._meta.db_table, TaskItem._meta.db_table
     seen = [Task.Status.ISSUED] + ([Task.Status.ANSWERED, Task.Status.SKIPPED] if include_answered else [])
     statuses = ", ".join(f"'{status}'" for status in seen)
-    # Walks item_issue_order_idx in (judgement_count, id) order and stops after the window; each
-    # candidate's clip is read by primary key. The expert's own items are probed per candidate:
-    # its task items through the (item) index, a few
-    # rows each, then each task by primary key. These are scalar subqueries, so the planner
-    # cannot turn them into joins that read the expert's whole history or every clip (it did,
-    # from misestimates: 120-550 ms at 100,000 items).
+    return f"""(SELECT c.status FROM {clip} c WHERE c.id = p.clip_id) = '{Clip.Status.READY}'
+          AND (SELECT COUNT(*) FROM {task_item} s WHERE s.item_id = p.id AND (
+                SELECT st.expert_id = %s AND st.status IN ({statuses}) FROM {task} st WHERE st.id = s.task_id)) = 0"""  # noqa: S608
+
+
+@cache
+def _least_covered_sql(include_answered: bool) -> str:
+    # Walks item_issue_order_idx in (judgement_count, id) order and stops after the window.
     return f"""
         WITH flight AS ({in_flight_sql()})
         SELECT p.id, p.judgement_count, CASE WHEN f.item_id IS NULL THEN 0 ELSE 1 END
-        FROM {item} p
+        FROM {ProjectItem._meta.db_table} p
         LEFT JOIN flight f ON f.item_id = p.id
         WHERE p.project_id = %s AND p.is_active = %s AND p.judgement_count < %s
-          AND (SELECT c.status FROM {clip} c WHERE c.id = p.clip_id) = '{Clip.Status.READY}'
-          AND (SELECT COUNT(*) FROM {task_item} s WHERE s.item_id = p.id AND (
-                SELECT st.expert_id = %s AND st.status IN ({statuses}) FROM {task} st WHERE st.id = s.task_id)) = 0
+          AND {issuable_sql(include_answered)}
         ORDER BY p.judgement_count, p.id
         LIMIT {CANDIDATE_WINDOW}"""  # noqa: S608
 

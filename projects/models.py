@@ -123,6 +123,14 @@ class Project(models.Model):
         validators=[MinValueValidator(0.0), MaxValueValidator(0.5)],
         help_text="Share of tasks that are gold items (items with a known answer), mixed in unannounced.",
     )
+    # Kept by activelearning (its settings and each swap of the serving version), read by the
+    # issuer with the project row it already has: no extra query when learning is off.
+    queue_version = models.PositiveBigIntegerField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="The model version whose queue issues this project's items (active learning); empty: least covered.",
+    )
     members = models.ManyToManyField(
         settings.AUTH_USER_MODEL, through="ProjectMembership", related_name="projects", blank=True
     )

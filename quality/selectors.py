@@ -115,7 +115,7 @@ def _expert_names(project: Project) -> dict[int, str]:
     return dict(Judgement.objects.filter(project=project).values_list("expert_id", "expert__email").distinct())
 
 
-def _single_item_answers(project: Project):
+def single_item_answers(project: Project):
     """(item id, expert id, answer) of single-item tasks, latest correction only, in id order."""
     superseded = set(
         Judgement.objects.filter(project=project, supersedes__isnull=False).values_list("supersedes_id", flat=True)
@@ -145,7 +145,7 @@ def agreement(project: Project) -> Agreement:
 
 
 def _classification(project: Project) -> Agreement:
-    answers = [(item, expert, answer.get("class", "")) for item, expert, answer in _single_item_answers(project)]
+    answers = [(item, expert, answer.get("class", "")) for item, expert, answer in single_item_answers(project)]
     classes, matrix = statistics.confusion(answers)
     names = _expert_names(project)
     with_others = statistics.agreement_with_others(answers)
@@ -243,7 +243,7 @@ def _keypoints(project: Project) -> Agreement:
     curves = {c["key"] for c in project.label_schema.get("curves", [])}
     spacing = dict(ProjectItem.objects.filter(project=project).values_list("id", "clip__pixel_spacing_x_mm"))
     shapes: dict[str, dict[tuple[int, int], dict[int, np.ndarray]]] = defaultdict(lambda: defaultdict(dict))
-    for item, expert, answer in _single_item_answers(project):
+    for item, expert, answer in single_item_answers(project):
         frame = answer.get("frame", 0)
         for label, value in answer.get("labels", {}).items():
             placed = value.get("points") or []
@@ -285,7 +285,7 @@ def _temporal(project: Project) -> Agreement:
     """Per expert and event: mean absolute frame difference from the other experts' median frame
     for the same clip, event and beat, and the signed bias (positive: later)."""
     marks: dict[tuple[int, str, int], dict[int, int]] = defaultdict(dict)
-    for item, expert, answer in _single_item_answers(project):
+    for item, expert, answer in single_item_answers(project):
         for mark in answer.get("events", []):
             marks[(item, mark["key"], mark["beat"])][expert] = mark["frame"]
     result = Agreement(

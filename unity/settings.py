@@ -161,6 +161,17 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "close-due-rating-periods": {"task": "ranking.tasks.close_due_rating_periods", "schedule": 300.0},
     "requeue-stale-ingest-jobs": {"task": "media_ingest.tasks.requeue_stale_ingest_jobs", "schedule": 300.0},
     "refresh-quality-dashboards": {"task": "quality.tasks.refresh_dashboards", "schedule": 60.0},
+    "check-retrains": {"task": "activelearning.tasks.check_retrains", "schedule": 300.0},
+}
+
+# --- Active learning (activelearning/README.md) ----------------------------------------------
+# The learners' TrainParams: 64x64 input (the simulation's views reached 99% at 48-64), two
+# torch threads on the learning worker; fewer steps (UNITY_LEARNING_MAX_STEPS) for tests.
+ACTIVE_LEARNING = {
+    "size": 64,
+    "threads": env_int("UNITY_LEARNING_THREADS", 2, minimum=1),
+    "min_steps": min(200, env_int("UNITY_LEARNING_MAX_STEPS", 1500, minimum=1)),
+    "max_steps": env_int("UNITY_LEARNING_MAX_STEPS", 1500, minimum=1),
 }
 
 # --- Authentication --------------------------------------------------------------------------

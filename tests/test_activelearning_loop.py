@@ -1,0 +1,217 @@
+"""The learning loop on the database: versions, the queue, the issuer reading it, failures.
+
+Clips are synthetic views whose truth the test knows (tests.learning_helpers); answers go through
+the real services. Training is cut to a few dozen steps (settings.ACTIVE_LEARNING): these tests
+prove the loop's bookkeeping, bench/learning_simulation.py measures what the models learn.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from django.core.files.storage import default_storage
+from django.urls import reverse
+
+from activelearning.models import LearningRun, LearningSettings, ModelVersion, Prediction
+from activelearning.processing import do_queue_due_runs, do_run
+from activelearning.selectors import consensus_labels
+from annotations.models import Judgement, Task
+from annotations.services import do_issue_next_task, do_submit_judgement
+from media_ingest.models import ProjectItem
+from tests.learning_helpers import answer_class, true_key, views_project
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("roots", "small_training")]
+
+
+@pytest.fixture
+def small_training(settings):
+    settings.ACTIVE_LEARNING = {"size": 32, "width": 8, "min_steps": 30, "max_steps": 30, "threads": 1}
+
+
+def enable(project, **fields) -> LearningSettings:
+    fields = {"enabled": True, "min_labels": 8, "mc_passes": 5, "diverse_head": 6, **fields}
+    learning, _ = LearningSettings.objects.update_or_create(project=project, defaults=fields)
+    return learning
+
+
+def retrain(project) -> LearningRun:
+    run = LearningRun.objects.create(project=project, trigger=LearningRun.Trigger.ADMIN)
+    run = do_run(run.pk)
+    project.refresh_from_db()  # as each request reads it: the issuer follows queue_version
+    return run
+
+
+@pytest.fixture
+def labelled(expert_a):
+    """40 views, the first 16 answered with their true view by expert A; learning on."""
+    project, found, items = views_project(40, expert_a, slug="al-loop")
+    for i in range(16):
+        answer_class(project, expert_a, items[i], true_key(found, i))
+    enable(project)
+    return project, found, items
+
+
+def test_the_same_labels_retrain_to_one_version(labelled, expert_a):
+    project, found, items = labelled
+    first = retrain(project)
+    assert first.status == LearningRun.Status.DONE, first.error
+    version = first.version
+    assert version.kind == ModelVersion.Kind.VIEW and version.label_count == 16
+    assert set(map(int, version.labels)) == {item.pk for item in items[:16]}
+    assert "accuracy" in version.metrics and version.metrics["held_out"] + version.metrics["train"] == 16
+    assert version.weights and len(bytes(version.weights)) > 1000
+    # Every item is scored; only the 24 unanswered ones (target 1) are queued, ranks 0..23.
+    assert Prediction.objects.filter(version=version).count() == 40
+    queued = Prediction.objects.filter(version=version, rank__isnull=False)
+    assert set(queued.values_list("item_id", flat=True)) == {item.pk for item in items[16:]}
+    assert sorted(queued.values_list("rank", flat=True)) == list(range(24))
+
+    again = retrain(project)
+    assert again.status == LearningRun.Status.UNCHANGED and again.version_id == version.pk
+    assert ModelVersion.objects.filter(project=project).count() == 1
+
+    answer_class(project, expert_a, items[16], true_key(found, 16))
+    third = retrain(project)
+    assert third.status == LearningRun.Status.DONE and third.version.number == 2
+    assert LearningSettings.objects.get(project=project).serving_id == third.version_id
+
+
+def test_a_redelivered_run_message_does_nothing(labelled):
+    project, *_ = labelled
+    run = retrain(project)
+    assert do_run(run.pk).status == run.status
+    assert ModelVersion.objects.filter(project=project).count() == 1
+
+
+def test_a_failing_run_keeps_the_previous_queue_and_shows_the_error(labelled, expert_a, admin_user, client):
+    project, found, items = labelled
+    serving = retrain(project).version
+    # A clip's grey array is lost from storage, and new labels ask for a retrain.
+    default_storage.delete(items[30].clip.array_name)
+    answer_class(project, expert_a, items[17], true_key(found, 17))
+    failed = retrain(project)
+    assert failed.status == LearningRun.Status.FAILED
+    assert f"item {items[30].pk}" in failed.error and "grey array" in failed.error
+    assert LearningSettings.objects.get(project=project).serving_id == serving.pk
+    assert ModelVersion.objects.filter(project=project).count() == 1
+    # The previous queue still serves: the next task is its best-ranked item still open.
+    best = (
+        Prediction.objects.filter(version=serving, rank__isnull=False)
+        .exclude(item=items[17])
+        .order_by("rank")
+        .values_list("item_id", flat=True)
+        .first()
+    )
+    task = do_issue_next_task(project, expert=expert_a, rng=np.random.default_rng(0))
+    assert [item.pk for item in task.items.all()] == [best]
+    # The admin sees the failure on the project's learning page.
+    client.force_login(admin_user)
+    learning = LearningSettings.objects.get(project=project)
+    page = client.get(reverse("admin:activelearning_learningsettings_change", args=[learning.pk]))
+    assert page.status_code == 200
+    assert f"item {items[30].pk}" in page.content.decode()
+
+
+def test_the_issuer_never_hands_out_an_item_whose_labels_are_complete(labelled, expert_a, expert_b):
+    project, _found, items = labelled
+    version = retrain(project).version
+    from projects.services import do_add_member
+
+    do_add_member(project, user=expert_b)
+    order = list(
+        Prediction.objects.filter(version=version, rank__isnull=False)
+        .order_by("rank")
+        .values_list("item_id", flat=True)
+    )
+    # Expert B completes the top of the queue (target 1) before expert A asks.
+    top = ProjectItem.objects.get(pk=order[0])
+    answer_class(project, expert_b, top, "a4c")
+    rng = np.random.default_rng(0)
+    issued = []
+    while (task := do_issue_next_task(project, expert=expert_a, rng=rng)) is not None:
+        [item] = task.items.all()
+        assert item.judgement_count < project.target_views_per_item
+        issued.append(item.pk)
+        do_submit_judgement(task.pk, expert=expert_a, answer={"class": "a4c"})
+    assert top.pk not in issued
+    assert issued == order[1:]  # the queue's order, then nothing: every item is complete
+    assert not set(issued) & {item.pk for item in items[:16]}
+
+
+def test_items_in_flight_go_to_others_first_and_ties_to_the_least_recently_served(expert_a, expert_b):
+    project, _found, _items = views_project(12, expert_a, expert_b, slug="al-flight", target_views_per_item=2)
+    enable(project, min_labels=100)  # a cold start: diversity only
+    version = retrain(project).version
+    assert version.kind == ModelVersion.Kind.COLD_START
+    order = list(
+        Prediction.objects.filter(version=version, rank__isnull=False)
+        .order_by("rank")
+        .values_list("item_id", flat=True)
+    )
+    rng = np.random.default_rng(0)
+    first = do_issue_next_task(project, expert=expert_a, rng=rng)
+    second = do_issue_next_task(project, expert=expert_b, rng=rng)
+    assert [i.pk for i in first.items.all()] == [order[0]]
+    assert [i.pk for i in second.items.all()] == [order[1]]  # order[0] is in flight with A
+    # Two items of equal score: the one never served comes first, then the least recent.
+    Prediction.objects.filter(version=version).update(uncertainty=0.5, diversity=1.0)
+    served = set(Prediction.objects.filter(served_at__isnull=False).values_list("item_id", flat=True))
+    assert served == {order[0], order[1]}
+    do_submit_judgement(first.pk, expert=expert_a, answer={"class": "a4c"})
+    third = do_issue_next_task(project, expert=expert_a, rng=rng)
+    assert [i.pk for i in third.items.all()] == [order[2]]
+
+
+def test_model_predictions_never_enter_consensus_or_answers(labelled, expert_a):
+    project, _found, _items = labelled
+    before = consensus_labels(project)
+    judgements = Judgement.objects.count()
+    version = retrain(project).version
+    predicted = dict(Prediction.objects.filter(version=version).values_list("item_id", "value"))
+    assert len(predicted) == 40 and all("class" in value for value in predicted.values())
+    assert consensus_labels(project) == before
+    assert Judgement.objects.count() == judgements
+    assert not Task.objects.filter(project=project).exclude(expert=expert_a).exists()
+
+
+def test_the_periodic_check_retrains_after_enough_new_labels(labelled, expert_a):
+    project, found, items = labelled
+    learning = enable(project, retrain_every=3, retrain_hours=0)
+    [run_id] = [run.pk for run in do_queue_due_runs()]  # no version yet
+    do_run(run_id)
+    assert do_queue_due_runs() == []
+    for i in range(16, 18):
+        answer_class(project, expert_a, items[i], true_key(found, i))
+    assert do_queue_due_runs() == []  # two new labels, three asked for
+    answer_class(project, expert_a, items[18], true_key(found, 18))
+    [run_id] = [run.pk for run in do_queue_due_runs()]
+    assert LearningRun.objects.get(pk=run_id).trigger == LearningRun.Trigger.LABELS
+    assert do_queue_due_runs() == []  # one queued already
+    assert do_run(run_id).status == LearningRun.Status.DONE
+    learning.refresh_from_db()
+    assert learning.serving.label_count == 19
+
+
+def test_temporal_projects_fail_with_a_clear_message(expert_a):
+    from tests.support import make_project
+
+    project = make_project("temporal", slug="al-temporal")
+    enable(project)
+    run = retrain(project)
+    assert run.status == LearningRun.Status.FAILED and "no learner" in run.error
+
+
+def test_turning_learning_off_returns_the_project_to_least_covered(labelled, expert_a):
+    project, found, items = labelled
+    retrain(project)
+    assert project.queue_version is not None
+    learning = LearningSettings.objects.get(project=project)
+    learning.enabled = False
+    learning.save()
+    project.refresh_from_db()
+    assert project.queue_version is None
+    task = do_issue_next_task(project, expert=expert_a, rng=np.random.default_rng(0))
+    # Least covered: no answers on items 16.., issued in id order within the tier at random;
+    # never one of the answered (complete) ones.
+    [item] = task.items.all()
+    assert item.pk in {i.pk for i in items[16:]}
