@@ -215,3 +215,30 @@ def test_turning_learning_off_returns_the_project_to_least_covered(labelled, exp
     # never one of the answered (complete) ones.
     [item] = task.items.all()
     assert item.pk in {i.pk for i in items[16:]}
+
+
+def test_model_predictions_never_reach_a_release(expert_a, expert_b, tmp_path):
+    from tests.test_release_build import CLASSES, answer_all, build, ingest_clips, member_project, text_files
+
+    project = member_project(
+        "classification", [expert_a, expert_b], label_schema={"classes": CLASSES}, target_views_per_item=2, slug="al-rel"
+    )
+    ingest_clips(project, tmp_path)  # real ingest: the grey arrays the learner reads
+    answer_all(project, [expert_a, expert_b], lambda expert, items: {"class": "a4c" if expert == expert_a else "plax"})
+    _, path = build(project)
+    before = {name: text for name, text in text_files(path).items() if name.startswith("labels/")}
+    enable(project, min_labels=2)
+    version = retrain(project).version
+    assert version.kind == ModelVersion.Kind.VIEW
+    # The pseudo-expert says a2c everywhere, a class no expert chose.
+    Prediction.objects.filter(version=version).update(value={"class": "a2c", "probability": 1.0})
+    _, path = build(project)
+    after = {name: text for name, text in text_files(path).items() if name.startswith("labels/")}
+    # Expert pseudonyms are per release; the consensus and the answers' classes are as before.
+    assert after["labels/consensus.csv"] == before["labels/consensus.csv"]
+
+    def classes(text: str) -> list[str]:
+        return sorted(row.split(",")[2] for row in text.splitlines()[1:])
+
+    assert classes(after["labels/answers.csv"]) == classes(before["labels/answers.csv"]) == ["a4c"] * 6 + ["plax"] * 6
+    assert "a2c" not in after["labels/consensus.csv"]
