@@ -237,6 +237,26 @@ class _TorchLearner:
         """Penultimate-layer embeddings ``[n, d]`` (evaluation mode)."""
         return self._chunks(X, lambda x: self._embed_features(self._features(x)))
 
+    def _mc_outputs(self, feats: object, passes: int) -> torch.Tensor:
+        """``[passes, n, ...]`` head outputs with dropout active, from ``_features``."""
+        raise NotImplementedError
+
+    def _mc_finish(self, out: NDArray) -> NDArray[np.float32]:
+        return out
+
+    @torch.no_grad()
+    def mc_predict_embed(self, X: NDArray, passes: int = 20, *, seed: int = 0) -> tuple[NDArray, NDArray]:
+        """``mc_predict(X, passes, seed=seed)`` and ``embed(X)`` from one run of the convolutions
+        (the loop scores whole pools: the encoder is most of the cost). Same values as the two calls."""
+        x = self._images(X)
+        outs, embeddings = [], []
+        with _torch_context(self.params.threads, seed):
+            for start in range(0, x.shape[0], INFERENCE_CHUNK):
+                feats = self._features(x[start : start + INFERENCE_CHUNK])
+                outs.append(self._mc_outputs(feats, passes))
+                embeddings.append(self._embed_features(feats))
+        return self._mc_finish(torch.cat(outs, dim=1).numpy()), torch.cat(embeddings).numpy()
+
 
 class _Classifier(nn.Module):
     def __init__(self, width: int, hidden: int, outputs: int, p: float) -> None:
@@ -278,6 +298,9 @@ class ViewClassifier(_TorchLearner):
     def predict(self, X: NDArray) -> NDArray[np.int64]:
         return self.predict_proba(X).argmax(axis=1)
 
+    def _mc_outputs(self, feats: torch.Tensor, passes: int) -> torch.Tensor:
+        return torch.stack([F.softmax(self.module.head(feats, mc=True), dim=1) for _ in range(passes)])
+
     def mc_predict(self, X: NDArray, passes: int = 20, *, seed: int = 0) -> NDArray[np.float32]:
         """``[passes, n, n_classes]`` softmax outputs with dropout active."""
 
@@ -317,6 +340,12 @@ class QualityRegressor(_TorchLearner):
 
     def predict(self, X: NDArray) -> NDArray[np.float32]:
         out = self._chunks(X, lambda x: self.module.head(self._features(x))[:, 0])
+        return (out * self.scale + self.centre).astype(np.float32)
+
+    def _mc_outputs(self, feats: torch.Tensor, passes: int) -> torch.Tensor:
+        return torch.stack([self.module.head(feats, mc=True)[:, 0] for _ in range(passes)])
+
+    def _mc_finish(self, out: NDArray) -> NDArray[np.float32]:
         return (out * self.scale + self.centre).astype(np.float32)
 
     def mc_predict(self, X: NDArray, passes: int = 20, *, seed: int = 0) -> NDArray[np.float32]:
@@ -464,6 +493,15 @@ class KeypointRegressor(_TorchLearner):
     def predict_points(self, X: NDArray) -> NDArray[np.float32]:
         """Every landmark's position, present or not (for scoring against known truth)."""
         return self._points(self._chunks(X, lambda x: self._decode(self.module.heads(*self._features(x))[0])))
+
+    def _mc_outputs(self, feats: tuple[torch.Tensor, torch.Tensor], passes: int) -> torch.Tensor:
+        d2, pooled = feats
+        present = torch.sigmoid(self.module.presence(pooled)) >= 0.5
+        out = torch.stack([self._decode(self.module.heads(d2, pooled, mc=True)[0]) for _ in range(passes)])
+        return torch.where(present[None, ..., None], out, torch.full_like(out, float("nan")))
+
+    def _mc_finish(self, out: NDArray) -> NDArray[np.float32]:
+        return self._points(out)
 
     def mc_predict(self, X: NDArray, passes: int = 20, *, seed: int = 0) -> NDArray[np.float32]:
         """``[passes, n, L, 2]`` landmark positions with dropout active; NaN where predicted absent."""

@@ -108,18 +108,18 @@ def _weights(module: torch.nn.Module) -> bytes:
 
 def _score_chunk(learner, kind: str, X: NDArray, *, passes: int, strategy: str, seed: int):
     """Mean outputs, uncertainty and embeddings of one chunk."""
-    mc = learner.mc_predict(X, passes=passes, seed=seed)
+    mc, embeddings = learner.mc_predict_embed(X, passes=passes, seed=seed)
     if kind == VIEW:
         probs = mc.mean(axis=0)
         measure = strategy if strategy in UNCERTAINTY else "margin"
-        return probs, uncertainty(measure, probs=probs, mc_probs=mc), learner.embed(X)
+        return probs, uncertainty(measure, probs=probs, mc_probs=mc), embeddings
     if kind == KEYPOINTS:
         with np.errstate(invalid="ignore"), warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN landmarks: absent in every pass
             points = np.nanmean(mc, axis=0)
             spread = np.nanmean(landmark_uncertainty(mc), axis=1)
-        return points, np.nan_to_num(spread, nan=0.0), learner.embed(X)
-    return mc.mean(axis=0), mc.var(axis=0).astype(np.float64), learner.embed(X)
+        return points, np.nan_to_num(spread, nan=0.0), embeddings
+    return mc.mean(axis=0), mc.var(axis=0).astype(np.float64), embeddings
 
 
 def _pixel_features(load: Callable[[NDArray], NDArray], rows: NDArray, chunk: int, seed: int) -> NDArray:

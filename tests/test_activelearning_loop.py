@@ -18,6 +18,7 @@ from activelearning.selectors import consensus_labels
 from annotations.models import Judgement, Task
 from annotations.services import do_issue_next_task, do_submit_judgement
 from media_ingest.models import ProjectItem
+from media_ingest.synthetic_views import sample_pool
 from tests.learning_helpers import answer_class, true_key, views_project
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("roots", "small_training")]
@@ -221,7 +222,11 @@ def test_model_predictions_never_reach_a_release(expert_a, expert_b, tmp_path):
     from tests.test_release_build import CLASSES, answer_all, build, ingest_clips, member_project, text_files
 
     project = member_project(
-        "classification", [expert_a, expert_b], label_schema={"classes": CLASSES}, target_views_per_item=2, slug="al-rel"
+        "classification",
+        [expert_a, expert_b],
+        label_schema={"classes": CLASSES},
+        target_views_per_item=2,
+        slug="al-rel",
     )
     ingest_clips(project, tmp_path)  # real ingest: the grey arrays the learner reads
     answer_all(project, [expert_a, expert_b], lambda expert, items: {"class": "a4c" if expert == expert_a else "plax"})
@@ -242,3 +247,40 @@ def test_model_predictions_never_reach_a_release(expert_a, expert_b, tmp_path):
 
     assert classes(after["labels/answers.csv"]) == classes(before["labels/answers.csv"]) == ["a4c"] * 6 + ["plax"] * 6
     assert "a2c" not in after["labels/consensus.csv"]
+
+
+def test_a_ranking_project_grows_its_rated_set_from_the_quality_queue(expert_a):
+    from activelearning.services import do_grow_ranking_pool
+    from ranking.models import ItemRating
+    from tests.learning_helpers import store_clip
+    from tests.support import make_project
+
+    project = make_project("ranking", slug="al-ranking")
+    found = sample_pool(40, seed=3)
+    items = [
+        ProjectItem.objects.create(
+            project=project,
+            clip=store_clip(f"al-ranking-{i}", found.images[i][None], study=f"rk-{i}"),
+            is_active=i < 12,
+        )
+        for i in range(40)
+    ]
+    # The 12 active clips were rated: their consensus score is their known quality.
+    for item, quality in zip(items[:12], found.quality[:12], strict=True):
+        ItemRating.objects.create(
+            item=item, project=project, rating=1500, rd=100, volatility=0.06, views=3, score=float(quality)
+        )
+    enable(project, min_labels=8, diverse_head=5)
+    version = retrain(project).version
+    assert version.kind == ModelVersion.Kind.QUALITY and version.label_count == 12
+    scored = dict(Prediction.objects.filter(version=version).values_list("item_id", "value"))
+    assert len(scored) == 40 and all("score" in value for value in scored.values())
+    queue = list(
+        Prediction.objects.filter(version=version, rank__isnull=False)
+        .order_by("rank")
+        .values_list("item_id", flat=True)
+    )
+    assert set(queue) == {item.pk for item in items[12:]}  # only clips not yet in the rated set
+    assert do_grow_ranking_pool(project, 10) == 10
+    active = set(ProjectItem.objects.filter(project=project, is_active=True).values_list("pk", flat=True))
+    assert active == {item.pk for item in items[:12]} | set(queue[:10])

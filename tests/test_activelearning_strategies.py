@@ -205,3 +205,13 @@ def test_quality_regressor_ranks_frames_by_a_learnable_score() -> None:
     predicted = model.predict(images[200:])
     assert np.corrcoef(predicted, brightness[200:])[0, 1] > 0.9
     assert model.mc_predict(images[200:], passes=3).shape == (3, 40)
+
+
+@pytest.mark.parametrize("make", [lambda p: ViewClassifier(4, p), lambda p: KeypointRegressor(3, p), QualityRegressor])
+def test_mc_predict_embed_gives_what_mc_predict_and_embed_give(make) -> None:
+    rng = np.random.default_rng(5)
+    X = rng.integers(0, 256, size=(40, 24, 24), dtype=np.uint8)
+    learner = make(TrainParams(size=24, width=4, threads=1))
+    mc, embeddings = learner.mc_predict_embed(X, passes=4, seed=9)
+    np.testing.assert_array_equal(mc, learner.mc_predict(X, passes=4, seed=9))
+    np.testing.assert_array_equal(embeddings, learner.embed(X))
