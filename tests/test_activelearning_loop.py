@@ -203,7 +203,7 @@ def test_temporal_projects_fail_with_a_clear_message(expert_a):
 
 
 def test_turning_learning_off_returns_the_project_to_least_covered(labelled, expert_a):
-    project, found, items = labelled
+    project, _found, items = labelled
     retrain(project)
     assert project.queue_version is not None
     learning = LearningSettings.objects.get(project=project)
