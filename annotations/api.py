@@ -13,7 +13,7 @@ from rest_framework.views import APIView
 
 from annotations.errors import NotFound, ServiceError
 from annotations.models import Judgement
-from annotations.selectors import held_task
+from annotations.selectors import held_task, short_of_items
 from annotations.serializers import (
     JudgementInSerializer,
     NextTaskInSerializer,
@@ -69,6 +69,9 @@ class NextTaskView(APIView):
         except ServiceError as error:
             return error_response(error)
         if task is None:
+            # Not a thank-you when nothing could ever be issued: say why (no clips ready yet).
+            if reason := short_of_items(project):
+                return Response({"code": "no_items_ready", "detail": reason}, status=200)
             return Response(
                 {"code": "no_more_tasks", "detail": "Nothing left for you in this project. Thank you!"}, status=200
             )

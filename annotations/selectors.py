@@ -280,3 +280,22 @@ def contribution_rows(user: AbstractBaseUser) -> list[dict[str, object]]:
         }
         for row in rows
     ]
+
+
+def ready_item_count(project: Project) -> int:
+    """Active items on ready clips: what issuing can hand out at all."""
+    return ProjectItem.objects.filter(project=project, is_active=True, clip__status=Clip.Status.READY).count()
+
+
+def short_of_items(project: Project) -> str:
+    """Why the project cannot issue a task to anyone yet, for experts and admins alike ("" when
+    it can): no ready clip, or a ranking project with fewer ready clips than its batch."""
+    ready = ready_item_count(project)
+    if ready == 0:
+        return "No clips are ready in this project yet. Please come back later."
+    if project.kind == Project.Kind.RANKING and ready < project.batch_size:
+        return (
+            f"Only {ready} clip{'s' if ready != 1 else ''} of this project {'is' if ready == 1 else 'are'} ready "
+            f"and a ranking task shows {project.batch_size}: no task can be made yet. Please come back later."
+        )
+    return ""

@@ -242,11 +242,15 @@ def main() -> None:
     from django.db import connection
 
     call_command("migrate", verbosity=0)
+    import redis
+
     from activelearning.models import LearningRun, ModelVersion
     from annotations.models import Judgement, Task
     from media_ingest.models import ProjectItem
-    from unity.celery import app as celery_app
 
+    # The bench's own Redis database: messages of an interrupted run (unacknowledged ones come
+    # back after a while) must not run against this one's rows.
+    redis.Redis.from_url(os.environ["REDIS_URL"]).flushdb()
     project, experts = build_project()
     # A clean slate of answers and versions, so every run of the bench measures the same thing.
     ModelVersion.objects.filter(project=project).delete()
@@ -254,8 +258,6 @@ def main() -> None:
     Judgement.objects.filter(project=project).delete()
     Task.objects.filter(project=project).delete()
     ProjectItem.objects.filter(project=project).update(judgement_count=0)
-    with connection.cursor() as cursor:
-        cursor.execute("ANALYZE")
     n = ProjectItem.objects.filter(project=project).count()
     params = settings.ACTIVE_LEARNING
     print(f"project {project.slug}: {n:,} items on PostgreSQL; learner {params}, 2 torch threads on the worker")
@@ -263,7 +265,8 @@ def main() -> None:
     started = time.perf_counter()
     label(project, experts[0], 500)
     print(f"500 labels through the services: {time.perf_counter() - started:.1f} s", flush=True)
-    celery_app.control.purge()
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")  # as autovacuum would have by now: plans for the tables' real sizes
     log_path = ROOT / "var" / "bench-learning-worker.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
     worker = start_worker(log_path)
@@ -291,6 +294,8 @@ def main() -> None:
                 project, experts[1], 5000 - ProjectItem.objects.filter(project=project, judgement_count__gt=0).count()
             )
             print(f"\n{added} more labels: {time.perf_counter() - started:.1f} s", flush=True)
+            with connection.cursor() as cursor:
+                cursor.execute("ANALYZE")
             big = timed_run(project, worker, strategy="hybrid", mc_passes=args.passes, diverse_head=200, min_labels=20)
             print("### Training on 5,000 labelled clips (same learner settings)")
             print("| labels | train s | held-out accuracy |\n| ---: | ---: | --- |")

@@ -43,6 +43,9 @@ class IngestSettings:
     zip_max_ratio: float
     zip_max_entries: int
     max_file_bytes: int
+    max_expansion_bytes: int
+    max_decoded_bytes: int
+    job_memory_bytes: int
     jpeg_quality: int
     video_crf: int
     video_preset: str
@@ -66,6 +69,12 @@ class IngestSettings:
             zip_max_ratio=_env_float("UNITY_INGEST_ZIP_MAX_RATIO", 100.0, minimum=1.0),
             zip_max_entries=env_int("UNITY_INGEST_ZIP_MAX_ENTRIES", 10_000, minimum=1),
             max_file_bytes=env_int("UNITY_INGEST_MAX_FILE_BYTES", 2 * 1024**3, minimum=1),
+            # What one upload (its zips expanded) may stage in all, and one zip's declared total.
+            max_expansion_bytes=env_int("UNITY_INGEST_MAX_EXPANSION_BYTES", 8 * 1024**3, minimum=1),
+            # rows x columns x samples x bytes per sample x frames that one file may declare.
+            max_decoded_bytes=env_int("UNITY_INGEST_MAX_DECODED_BYTES", 8 * 1024**3, minimum=1),
+            # Address space one ingest job may add in a worker (the per-task guard); 0: no guard.
+            job_memory_bytes=env_int("UNITY_INGEST_JOB_MEMORY_BYTES", 1536 * 1024**2, minimum=0),
             jpeg_quality=quality,
             video_crf=env_int("UNITY_INGEST_VIDEO_CRF", 20, minimum=0),
             video_preset=preset,

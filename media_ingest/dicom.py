@@ -147,6 +147,19 @@ def _check_limits(record: TechnicalRecord) -> None:
         raise IngestError(f"unsupported samples per pixel: {record.samples_per_pixel}")
     if record.bits_allocated not in (8, 16):
         raise IngestError(f"unsupported bits allocated: {record.bits_allocated}")
+    # Checked before anything is sized from it (the palette table has 2**BitsStored entries).
+    if not 1 <= record.bits_stored <= record.bits_allocated:
+        raise IngestError(
+            f"bits stored ({record.bits_stored}) must be between 1 and bits allocated ({record.bits_allocated})"
+        )
+    decoded = (
+        record.rows * record.columns * record.samples_per_pixel * (record.bits_allocated // 8) * record.frame_count
+    )
+    if decoded > limits.max_decoded_bytes:
+        raise IngestError(
+            f"the pixels would decode to {decoded:,} bytes, over the budget of {limits.max_decoded_bytes:,} "
+            "(UNITY_INGEST_MAX_DECODED_BYTES)"
+        )
 
 
 def _pixel_options(handle: BinaryIO, dataset: pydicom.Dataset, record: TechnicalRecord) -> dict[str, Any]:
@@ -190,8 +203,34 @@ def _pixel_options(handle: BinaryIO, dataset: pydicom.Dataset, record: Technical
     return options
 
 
+_PALETTE_DESCRIPTORS = (
+    "RedPaletteColorLookupTableDescriptor",
+    "GreenPaletteColorLookupTableDescriptor",
+    "BluePaletteColorLookupTableDescriptor",
+)
+
+
+def _check_palette(dataset: pydicom.Dataset) -> None:
+    """The lookup table descriptors (entries, first mapped value, bits per entry) before any table
+    is built from them: at most 65,536 entries of 8 or 16 bits, and no segmented tables (their
+    expansion is sized by the data, not the descriptor)."""
+    for keyword in _PALETTE_DESCRIPTORS:
+        descriptor = dataset.get(keyword)
+        try:
+            entries, _first, bits = (int(v) for v in descriptor)
+        except (TypeError, ValueError):
+            raise IngestError(f"palette colour without a valid {keyword}") from None
+        if not 0 <= entries <= 65535 or bits not in (8, 16):
+            raise IngestError(f"palette lookup table descriptor out of range ({entries} entries of {bits} bits)")
+    if any(
+        k in dataset for k in ("SegmentedRedPaletteColorLookupTableData", "SegmentedGreenPaletteColorLookupTableData")
+    ):
+        raise IngestError("segmented palette colour lookup tables are not supported")
+
+
 def _palette_table(dataset: pydicom.Dataset) -> np.ndarray:
-    bits = int(dataset.get("BitsStored", 8))
+    _check_palette(dataset)
+    bits = min(int(dataset.get("BitsStored", 8)), int(dataset.get("BitsAllocated", 8)), 16)
     entries = np.arange(1 << bits, dtype=np.uint16 if bits > 8 else np.uint8)
     try:
         with warnings.catch_warnings(action="ignore"):

@@ -76,6 +76,13 @@ def do_process_ingest_job(job_id: int) -> IngestJob:
             )
         except IngestError as exc:
             return _fail(job, str(exc))
+        except MemoryError:
+            logger.warning("ingest job %s: over the job memory budget", job.pk)
+            return _fail(
+                job,
+                "decoding this file needs more memory than one job may use "
+                f"({conf.INGEST.job_memory_bytes:,} bytes, UNITY_INGEST_JOB_MEMORY_BYTES)",
+            )
         except OSError as exc:
             raise TransientIngestError(f"file system error while processing ({type(exc).__name__})") from None
         except Exception as exc:  # noqa: BLE001 - a decoder or encoder bug must not leak details

@@ -1,14 +1,20 @@
 """Uploads into the private store: files, folders and zip archives, one staged file per source.
 
 Nothing staged is ever served. A zip entry whose path escapes the archive, or whose expansion ratio
-or size is over the limit, becomes a per-file failure; the rest of the archive goes on. No Django
-models here; the caller turns each ``Staged`` into an ingest job.
+or size is over the limit, becomes a per-file failure; the rest of the archive goes on. Symbolic
+links (files, folders, zip entries) are refused, never followed; an archive inside an archive, or
+an archive of a kind ingest does not open, is named as such. One upload stages at most
+``max_expansion_bytes`` in all (zips expanded): a zip whose entries declare more is refused whole,
+and files past the budget fail with that reason. No Django models here; the caller turns each
+``Staged`` into an ingest job.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 import re
+import stat
 import tempfile
 import uuid
 import zipfile
@@ -44,6 +50,29 @@ def _short(name: str) -> str:
     return name if len(name) <= _NAME_LIMIT else "..." + name[-(_NAME_LIMIT - 3) :]
 
 
+_OTHER_ARCHIVES = (".tar", ".tgz", ".tar.gz", ".gz", ".bz2", ".xz", ".7z", ".rar")
+_ZIP_MAGIC = b"PK\x03\x04"
+
+
+class _Budget:
+    """Bytes one upload may still stage."""
+
+    def __init__(self, total: int) -> None:
+        self.left = total
+        self.total = total
+
+    def refusal(self) -> str:
+        return (
+            f"the upload's expanded size is over the budget of {self.total:,} bytes "
+            "(UNITY_INGEST_MAX_EXPANSION_BYTES); not staged"
+        )
+
+
+def _other_archive(name: str) -> str | None:
+    lower = name.lower()
+    return next((suffix for suffix in _OTHER_ARCHIVES if lower.endswith(suffix)), None)
+
+
 def _is_zip(path: Path) -> bool:
     if path.suffix.lower() == ".zip":
         return True
@@ -71,16 +100,22 @@ def _copy(source: BinaryIO, target: Path, *, limit: int) -> tuple[str, int]:
     return digest.hexdigest(), size
 
 
-def _stage_stream(source: BinaryIO, *, name: str, folder: Path, limit: int) -> Staged:
+def _stage_stream(source: BinaryIO, *, name: str, folder: Path, limit: int, budget: _Budget | None = None) -> Staged:
     target = folder / f"{uuid.uuid4().hex}.dcm"
-    sha256, size = _copy(source, target, limit=limit)
-    if size > limit:
+    cap = limit if budget is None else min(limit, budget.left)
+    sha256, size = _copy(source, target, limit=cap)
+    if size > cap:
         target.unlink(missing_ok=True)
+        if budget is not None and cap < limit:
+            budget.left = 0
+            return Staged(name=name, error=budget.refusal())
         return Staged(name=name, error=f"file larger than {limit} bytes (UNITY_INGEST_MAX_FILE_BYTES)")
+    if budget is not None:
+        budget.left -= size
     return Staged(name=name, path=target, sha256=sha256)
 
 
-def _stage_zip(archive: Path, *, folder: Path) -> Iterator[Staged]:
+def _stage_zip(archive: Path, *, folder: Path, budget: _Budget) -> Iterator[Staged]:
     limits = conf.INGEST
     try:
         zf = zipfile.ZipFile(archive)
@@ -95,12 +130,26 @@ def _stage_zip(archive: Path, *, folder: Path) -> Iterator[Staged]:
                 error=f"{len(entries)} entries is over the limit of {limits.zip_max_entries} (UNITY_INGEST_ZIP_MAX_ENTRIES)",
             )
             return
+        declared = sum(info.file_size for info in entries)
+        if declared > budget.left:
+            yield Staged(
+                name=_short(archive.name),
+                error=f"the archive declares {declared:,} bytes expanded, over what is left of the upload's budget "
+                f"of {budget.total:,} bytes (UNITY_INGEST_MAX_EXPANSION_BYTES); nothing extracted",
+            )
+            return
         for info in entries:
             name = _short(f"{archive.name}:{info.filename}")
             if unsafe_entry_name(info.filename):
                 yield Staged(name=name, error="zip entry path escapes the archive (path traversal); not extracted")
                 continue
             if _is_skipped(info.filename):
+                continue
+            if stat.S_ISLNK(info.external_attr >> 16):
+                yield Staged(name=name, error="symbolic link inside the archive; not followed")
+                continue
+            if info.filename.lower().endswith(".zip") or _other_archive(info.filename):
+                yield Staged(name=name, error="an archive inside the archive; not opened (unpack it first)")
                 continue
             ratio = info.file_size / max(info.compress_size, 1)
             if ratio > limits.zip_max_ratio:
@@ -115,35 +164,62 @@ def _stage_zip(archive: Path, *, folder: Path) -> Iterator[Staged]:
                 continue
             try:
                 with zf.open(info) as source:
+                    if source.peek(4)[:4] == _ZIP_MAGIC:
+                        yield Staged(name=name, error="an archive inside the archive; not opened (unpack it first)")
+                        continue
                     # Declared sizes can lie: never write more than the entry claims.
-                    staged = _stage_stream(source, name=name, folder=folder, limit=info.file_size)
+                    staged = _stage_stream(source, name=name, folder=folder, limit=info.file_size, budget=budget)
             except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError, RuntimeError) as exc:
                 yield Staged(name=name, error=f"zip entry could not be extracted ({type(exc).__name__})")
                 continue
             yield staged
 
 
+def _walk(root: Path) -> Iterator[tuple[Path, bool]]:
+    """Every file under ``root`` in sorted order, with whether it is a symbolic link; links to
+    folders are reported, never entered."""
+    for folder, dirs, files in os.walk(root, followlinks=False):
+        base = Path(folder)
+        linked_dirs = {d for d in dirs if (base / d).is_symlink()}
+        for name in sorted(set(files) | linked_dirs):
+            yield base / name, name in linked_dirs or (base / name).is_symlink()
+        dirs[:] = sorted(d for d in dirs if d not in linked_dirs)
+
+
+def _stage_file(path: Path, *, name: str, folder: Path, budget: _Budget) -> Iterator[Staged]:
+    if _is_zip(path):
+        yield from _stage_zip(path, folder=folder, budget=budget)
+        return
+    if kind := _other_archive(path.name):
+        yield Staged(name=name, error=f"a {kind} archive: ingest opens zip archives only (unpack it first)")
+        return
+    if budget.left <= 0:
+        yield Staged(name=name, error=budget.refusal())
+        return
+    with path.open("rb") as source:
+        yield _stage_stream(source, name=name, folder=folder, limit=conf.INGEST.max_file_bytes, budget=budget)
+
+
 def stage_paths(paths: Iterable[Path], *, folder: Path) -> Iterator[Staged]:
-    """Copy every candidate file under ``paths`` into ``folder``; folders and zips are expanded."""
+    """Copy every candidate file under ``paths`` into ``folder``; folders and zips are expanded,
+    symbolic links refused, the whole within the upload's expansion budget."""
     folder.mkdir(parents=True, exist_ok=True)
-    limit = conf.INGEST.max_file_bytes
+    budget = _Budget(conf.INGEST.max_expansion_bytes)
     for path in paths:
-        if path.is_dir():
-            for child in sorted(p for p in path.rglob("*") if p.is_file()):
+        if path.is_symlink():
+            yield Staged(name=_short(path.name), error="symbolic link; not followed")
+        elif path.is_dir():
+            for child, link in _walk(path):
                 relative = child.relative_to(path).as_posix()
                 if _is_skipped(relative):
                     continue
-                if _is_zip(child):
-                    yield from _stage_zip(child, folder=folder)
-                    continue
-                with child.open("rb") as source:
-                    yield _stage_stream(source, name=_short(f"{path.name}/{relative}"), folder=folder, limit=limit)
+                name = _short(f"{path.name}/{relative}")
+                if link:
+                    yield Staged(name=name, error="symbolic link; not followed")
+                elif child.is_file():
+                    yield from _stage_file(child, name=name, folder=folder, budget=budget)
         elif path.is_file():
-            if _is_zip(path):
-                yield from _stage_zip(path, folder=folder)
-                continue
-            with path.open("rb") as source:
-                yield _stage_stream(source, name=_short(path.name), folder=folder, limit=limit)
+            yield from _stage_file(path, name=_short(path.name), folder=folder, budget=budget)
         else:
             yield Staged(name=_short(path.name), error="no such file or folder")
 

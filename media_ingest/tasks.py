@@ -6,6 +6,7 @@ from celery import shared_task
 
 from media_ingest import conf
 from media_ingest.errors import TransientIngestError
+from media_ingest.memory import memory_budget
 from media_ingest.processing import do_fail_ingest_job, do_process_ingest_job, do_requeue_ingest_job
 from media_ingest.selectors import stale_queued_job_ids
 
@@ -19,7 +20,10 @@ def retry_countdown(retries: int) -> int:
 def process_ingest_job(self, job_id: int) -> str:
     """Process one ingest job. Idempotent: a finished job is left as it is."""
     try:
-        return do_process_ingest_job(job_id).status
+        if self.request.is_eager:  # in the web process (embedded default): no per-process cap
+            return do_process_ingest_job(job_id).status
+        with memory_budget(conf.INGEST.job_memory_bytes):
+            return do_process_ingest_job(job_id).status
     except TransientIngestError as exc:
         if self.request.retries >= conf.INGEST.max_retries:
             return do_fail_ingest_job(job_id, reason=f"gave up after {self.request.retries + 1} attempts: {exc}").status

@@ -1,7 +1,8 @@
 import json
+from collections.abc import Callable
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.db import transaction
 from django.db.models import Count, QuerySet
 from django.forms.models import BaseInlineFormSet
@@ -41,6 +42,11 @@ class MembershipInline(admin.TabularInline):
 class AllowListInline(admin.TabularInline):
     model = AllowListedEmail
     extra = 1
+
+
+#: Checks of a project that apps above this one know how to make (annotations registers "no
+#: clips ready"); each returns a warning for the admin, or "".
+PROJECT_WARNINGS: list[Callable[[Project], str]] = []
 
 
 @admin.register(Project)
@@ -114,6 +120,14 @@ class ProjectAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Project]:
         return super().get_queryset(request).annotate(member_total=Count("memberships", distinct=True))
+
+    def change_view(self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict | None = None):
+        project = Project.objects.filter(pk=object_id).first() if str(object_id).isdigit() else None
+        if request.method == "GET" and project is not None and project.status == Project.Status.OPEN:
+            for check in PROJECT_WARNINGS:
+                if warning := check(project):
+                    messages.warning(request, f"Experts cannot get tasks yet: {warning}")
+        return super().change_view(request, object_id, form_url, extra_context)
 
     @admin.display(description="members", ordering="member_total")
     def member_count(self, project: Project) -> int:

@@ -177,6 +177,12 @@ class Project(models.Model):
             for field in ("axis_start_label", "axis_end_label"):
                 if not getattr(self, field).strip():
                     errors.setdefault(field, []).append("A ranking project names both ends of its axis.")
+        if self.pk is not None and self.kind in self.Kind.values:
+            stored = type(self).objects.filter(pk=self.pk).values_list("kind", flat=True).first()
+            if stored is not None and stored != self.kind and self.judgements.exists():
+                errors.setdefault("kind", []).append(
+                    f"This project already has answers as a {stored} project: its kind cannot change."
+                )
         if not _valid_rectangles(self.mask_rectangles):
             errors["mask_rectangles"] = ["Expected a list of [x, y, width, height] with whole, non-negative numbers."]
         if errors:

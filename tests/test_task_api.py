@@ -100,7 +100,10 @@ def test_skip_needs_a_reason_and_closes_the_task(client, issued):
 
 
 def test_nothing_left_is_said_plainly(client, project, expert_a):
+    project_items(project, 1)
     client.force_login(expert_a)
+    task = next_task(client, project).json()["task"]
+    assert submit(client, task["id"], {"class": "a4c"}).status_code == 201
     response = next_task(client, project)
     assert response.status_code == 200
     assert response.json()["code"] == "no_more_tasks"

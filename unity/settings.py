@@ -156,6 +156,9 @@ CELERY_RESULT_EXPIRES = 3600
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# A worker child whose resident memory grew past this (KiB) is replaced after its task; within a
+# task, ingest's per-job guard (UNITY_INGEST_JOB_MEMORY_BYTES) fails the one job instead.
+CELERY_WORKER_MAX_MEMORY_PER_CHILD = env_int("UNITY_WORKER_MAX_MEMORY_KB", 2_500_000, minimum=100_000)
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "expire-overdue-tasks": {"task": "annotations.tasks.expire_overdue_tasks", "schedule": 60.0},
     "close-due-rating-periods": {"task": "ranking.tasks.close_due_rating_periods", "schedule": 300.0},

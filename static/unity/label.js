@@ -127,9 +127,15 @@ function pruneDrafts() {
 }
 
 // --- tasks ----------------------------------------------------------------------------------
+// Why the last request for a task came back empty: the server's words (no clips ready yet, or
+// nothing left for this expert).
+let noTaskDetail = "";
+
 async function requestTask(exclude) {
   const { data } = await post(config.urls.next, { exclude });
-  return data && data.task ? data.task : null;
+  if (data && data.task) return data.task;
+  noTaskDetail = (data && data.detail) || "";
+  return null;
 }
 
 function preloadMedia(task) {
@@ -245,7 +251,7 @@ async function advance() {
       return handleError(error, "next");
     }
   }
-  if (!task) return showDone("Nothing left for you in this project. Thank you!");
+  if (!task) return showDone(noTaskDetail || "Nothing left for you in this project. Thank you!");
   await show(task);
   prefetchNext();
 }
