@@ -20,26 +20,41 @@ from django.db import connection
 from django.utils import timezone
 
 from activelearning.models import Prediction
-from annotations.selectors import CANDIDATE_WINDOW, in_flight_params, in_flight_sql, issuable_sql, least_covered_items
+from annotations.selectors import in_flight_params, in_flight_sql, issuable_sql, least_covered_items
 from media_ingest.models import ProjectItem
 from projects.models import Project
+
+#: How many queue places one request reads, front first. Items leave the queue as their answers
+#: complete (``receivers``), so the front stays issuable; past this window the least-covered
+#: issuer answers until the next version.
+QUEUE_WINDOW = 2000
+#: Issuable places considered per request: the first free one wins; more than the items in flight.
+QUEUE_CANDIDATES = 64
 
 
 @cache
 def _queue_sql(include_answered: bool) -> str:
-    # The queue is walked through prediction_queue_idx (version, rank) and stops after the window.
+    # The head of the queue is read first, through prediction_queue_idx (version, rank), and
+    # materialised: left to itself the planner may read the whole version and sort it (it did,
+    # 30-120 ms at 100,000 items, once statistics said few rows pass the filters). No outer ORDER
+    # BY (it would check every head row before sorting): the scan of the materialised head keeps
+    # its order, and the candidates are sorted by rank here anyway.
     return f"""
-        WITH flight AS ({in_flight_sql()})
-        SELECT q.id, p.id, CASE WHEN f.item_id IS NULL THEN 0 ELSE 1 END, q.uncertainty, q.diversity, q.served_at
-        FROM {Prediction._meta.db_table} q
-        JOIN {ProjectItem._meta.db_table} p ON p.id = q.item_id
+        WITH flight AS ({in_flight_sql()}),
+        head AS MATERIALIZED (
+            SELECT q.id, q.item_id, q.rank, q.uncertainty, q.diversity, q.served_at
+            FROM {Prediction._meta.db_table} q
+            WHERE q.version_id = %s AND q.rank IS NOT NULL
+            ORDER BY q.rank
+            LIMIT {QUEUE_WINDOW})
+        SELECT h.id, p.id, CASE WHEN f.item_id IS NULL THEN 0 ELSE 1 END, h.uncertainty, h.diversity, h.served_at,
+            h.rank
+        FROM head h
+        JOIN {ProjectItem._meta.db_table} p ON p.id = h.item_id
         LEFT JOIN flight f ON f.item_id = p.id
-        WHERE q.version_id = %s
-          AND q.rank IS NOT NULL
-          AND p.is_active = %s AND p.judgement_count < %s
+        WHERE p.is_active = %s AND p.judgement_count < %s
           AND {issuable_sql(include_answered)}
-        ORDER BY q.rank
-        LIMIT {CANDIDATE_WINDOW}"""  # noqa: S608
+        LIMIT {QUEUE_CANDIDATES}"""  # noqa: S608
 
 
 @cache
@@ -70,7 +85,7 @@ def queued_items(project: Project, expert: AbstractBaseUser, rng: np.random.Gene
     ]
     with connection.cursor() as cursor:
         cursor.execute(_queue_sql(not project.allow_repeats), params)
-        candidates = cursor.fetchall()
+        candidates = sorted(cursor.fetchall(), key=lambda row: row[6])
         if not candidates:
             return least_covered_items(project, expert, rng)
         prediction_id, item_id, *_ = choose(candidates)

@@ -284,3 +284,17 @@ def test_a_ranking_project_grows_its_rated_set_from_the_quality_queue(expert_a):
     assert do_grow_ranking_pool(project, 10) == 10
     active = set(ProjectItem.objects.filter(project=project, is_active=True).values_list("pk", flat=True))
     assert active == {item.pk for item in items[:12]} | set(queue[:10])
+
+
+def test_an_item_whose_answers_complete_leaves_the_serving_queue(
+    labelled, expert_a, django_capture_on_commit_callbacks
+):
+    project, _found, _items = labelled
+    version = retrain(project).version
+    task = do_issue_next_task(project, expert=expert_a, rng=np.random.default_rng(0))
+    [item] = task.items.all()
+    assert Prediction.objects.get(version=version, item=item).rank is not None
+    with django_capture_on_commit_callbacks(execute=True):
+        do_submit_judgement(task.pk, expert=expert_a, answer={"class": "a4c"})
+    assert Prediction.objects.get(version=version, item=item).rank is None  # target 1: complete
+    assert Prediction.objects.filter(version=version, rank__isnull=False).count() == 23
