@@ -13,7 +13,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from media_ingest import layout
-from media_ingest.models import Clip, IngestJob
+from media_ingest.models import Clip, DicomPeer, IngestJob
 from media_ingest.processing import private_root
 from media_ingest.services import do_create_ingest_jobs, do_retry_ingest_jobs
 from media_ingest.staging import uploads_as_paths
@@ -138,3 +138,12 @@ class ClipAdmin(admin.ModelAdmin):
         return format_html(
             '<video src="{}" poster="{}" controls loop muted style="max-width:480px"></video>', video, poster
         )
+
+
+@admin.register(DicomPeer)
+class DicomPeerAdmin(admin.ModelAdmin):
+    """Who may send studies to the DICOM receiver (``manage.py dicom_receiver``), into which project."""
+
+    list_display = ("ae_title", "host", "project", "enabled", "description", "created_at")
+    list_filter = ("enabled", "project")
+    search_fields = ("ae_title", "host", "description")

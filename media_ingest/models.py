@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.validators import RegexValidator
 from django.db import models
 
 from projects.models import Project
@@ -145,3 +146,29 @@ class ProjectItem(models.Model):
     def __str__(self) -> str:
         suffix = "" if self.frame_index is None else f"#{self.frame_index}"
         return f"{self.clip}{suffix}"
+
+
+class DicomPeer(models.Model):
+    """A PACS or echo machine allowed to send studies to the DICOM receiver, and the project its
+    studies go to. Associations from any other calling AE title (or from another host, when
+    ``host`` is set) are refused."""
+
+    ae_title = models.CharField(
+        max_length=16,
+        unique=True,
+        validators=[RegexValidator(r"^[ -\[\]-~]{1,16}$", "1-16 printable ASCII characters, no backslash.")],
+        help_text="The calling AE title the device sends with (case-sensitive).",
+    )
+    host = models.CharField(
+        max_length=255, blank=True, help_text="The IP address it connects from; empty: any address."
+    )
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="dicom_peers")
+    enabled = models.BooleanField(default=True)
+    description = models.CharField(max_length=200, blank=True, help_text="e.g. echo lab 2, Vivid E95.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "DICOM peer"
+
+    def __str__(self) -> str:
+        return f"{self.ae_title} -> {self.project}"

@@ -34,17 +34,20 @@ def do_create_ingest_jobs(
     created_by: AbstractBaseUser | None = None,
     batch: str = "",
     queue: bool = True,
+    first_position: int = 1,
 ) -> list[IngestJob]:
     """Stage every file under ``paths`` (folders and zips expanded) into the private store and
     create one job per file; each queued job goes to the media queue after commit. Files refused
     while staging (path traversal, expansion ratio, size) become failed jobs with the reason.
     The source files are only read. May be called inside a transaction. With ``queue=False``
-    nothing is queued: the caller runs the jobs (``manage.py ingest`` does, for its progress bar)."""
+    nothing is queued: the caller runs the jobs (``manage.py ingest`` does, for its progress bar).
+    ``first_position``: where this call's files start in the batch (the DICOM receiver adds one
+    instance at a time to its association's batch)."""
     batch = batch or timezone.now().strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6]
     staged = list(stage_paths(paths, folder=private_root() / "staging" / batch))
     jobs = []
     with transaction.atomic():
-        for position, item in enumerate(staged, start=1):
+        for position, item in enumerate(staged, start=first_position):
             # File and folder names often carry patient names (PACS exports): the database keeps
             # only the file's position in its batch. The name stays in memory for the caller
             # (``local_name``: manage.py ingest prints it to the admin's own terminal).
