@@ -7,7 +7,7 @@ from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
@@ -45,6 +45,15 @@ class UploadForm(forms.Form):
         if sum(f.size for f in files) > settings.UNITY_MAX_UPLOAD_BYTES:
             raise forms.ValidationError(f"At most {settings.UNITY_MAX_UPLOAD_BYTES} bytes per upload.")
         return files
+
+
+def _shown_name(local: str, names: list[str]) -> str:
+    """``0003.upload`` (or ``0003.upload:inner/x.dcm`` inside a zip) -> the uploaded file's name."""
+    head, _, rest = local.partition(":")
+    stem = head.split(".", 1)[0]
+    if stem.isdigit() and int(stem) < len(names):
+        return names[int(stem)] + (f" : {rest}" if rest else "")
+    return local
 
 
 @admin.register(IngestJob)
@@ -85,11 +94,25 @@ class IngestJobAdmin(admin.ModelAdmin):
             raise PermissionDenied
         form = UploadForm(request.POST or None, request.FILES or None)
         if request.method == "POST" and form.is_valid():
-            with uploads_as_paths(form.cleaned_data["files"], folder=private_root() / "incoming") as paths:
+            uploads = form.cleaned_data["files"]
+            with uploads_as_paths(uploads, folder=private_root() / "incoming") as paths:
                 jobs = do_create_ingest_jobs(form.cleaned_data["project"], paths=paths, created_by=request.user)
             batch = jobs[0].batch if jobs else ""
             messages.success(request, f"{len(jobs)} file(s) received; jobs are running (batch {batch}).")
-            return HttpResponseRedirect(reverse("admin:media_ingest_ingestjob_changelist") + f"?q={batch}")
+            # Each file's own name, only in this response (names can carry patient names: the
+            # database keeps positions). Staged under "<index>.upload": map back to the upload.
+            names = [upload.name or f"file {n + 1}" for n, upload in enumerate(uploads)]
+            rows = [(job.source_name, _shown_name(job.local_name, names), job) for job in jobs]
+            context = {
+                **self.admin_site.each_context(request),
+                "title": "Upload received",
+                "opts": self.model._meta,
+                "rows": rows,
+                "batch": batch,
+                "failed": sum(job.status == IngestJob.Status.FAILED for job in jobs),
+                "jobs_url": reverse("admin:media_ingest_ingestjob_changelist") + f"?q={batch}",
+            }
+            return TemplateResponse(request, "admin/media_ingest/upload_result.html", context)
         context = {
             **self.admin_site.each_context(request),
             "form": form,

@@ -40,7 +40,7 @@ class Staged:
     error: str = ""
 
 
-def _is_skipped(name: str) -> bool:
+def is_skipped(name: str) -> bool:
     """Hidden files (.DS_Store, __MACOSX) and JSON sidecars are not candidate DICOM files."""
     parts = PurePosixPath(name.replace("\\", "/")).parts
     return any(p.startswith(".") or p == "__MACOSX" for p in parts) or name.lower().endswith(".json")
@@ -143,7 +143,7 @@ def _stage_zip(archive: Path, *, folder: Path, budget: _Budget) -> Iterator[Stag
             if unsafe_entry_name(info.filename):
                 yield Staged(name=name, error="zip entry path escapes the archive (path traversal); not extracted")
                 continue
-            if _is_skipped(info.filename):
+            if is_skipped(info.filename):
                 continue
             if stat.S_ISLNK(info.external_attr >> 16):
                 yield Staged(name=name, error="symbolic link inside the archive; not followed")
@@ -211,7 +211,7 @@ def stage_paths(paths: Iterable[Path], *, folder: Path) -> Iterator[Staged]:
         elif path.is_dir():
             for child, link in _walk(path):
                 relative = child.relative_to(path).as_posix()
-                if _is_skipped(relative):
+                if is_skipped(relative):
                     continue
                 name = _short(f"{path.name}/{relative}")
                 if link:

@@ -56,7 +56,9 @@ def test_a_study_sent_by_storescu_is_ingested_and_a_bad_instance_fails_alone(rec
     files = []
     for n in range(8):
         files.append(study / f"i{n}.dcm")
-        write_synthetic_echo(files[-1], frames=4, rows=96, columns=128, seed=100 + n, phi={"PatientName": "QZPACS^SENT"})
+        write_synthetic_echo(
+            files[-1], frames=4, rows=96, columns=128, seed=100 + n, phi={"PatientName": "QZPACS^SENT"}
+        )
     files.append(palette_dicom(study / "bomb.dcm", files[0], bits_stored=26))
 
     assert dcmtk("echoscu", receiver, "ECHOLAB1").returncode == 0
@@ -66,8 +68,10 @@ def test_a_study_sent_by_storescu_is_ingested_and_a_bad_instance_fails_alone(rec
         assert sent.returncode == 0, sent.stdout + sent.stderr
         done = {IngestJob.Status.READY, IngestJob.Status.FAILED, IngestJob.Status.DUPLICATE}
         assert wait_until(
-            lambda: IngestJob.objects.filter(project=project).count() == 9
-            and all(j.status in done for j in IngestJob.objects.filter(project=project)),
+            lambda: (
+                IngestJob.objects.filter(project=project).count() == 9
+                and all(j.status in done for j in IngestJob.objects.filter(project=project))
+            ),
             timeout=120,
         )
     jobs = list(IngestJob.objects.filter(project=project).order_by("source_name"))

@@ -40,3 +40,31 @@ def test_ingest_command_succeeds_when_every_file_is_ingested(project, tmp_path):
     out = io.StringIO()
     call_command("ingest", str(source), project=project.slug, here=True, stdout=out, stderr=io.StringIO())
     assert "ready 1, duplicate 0, failed 0 (of 1 files)" in out.getvalue()
+
+
+def test_watch_ingests_what_lands_in_a_drop_folder_and_moves_it_aside(
+    project, tmp_path, django_capture_on_commit_callbacks
+):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from media_ingest.models import IngestJob
+    from media_ingest.synthetic import write_synthetic_echo
+
+    drop = tmp_path / "drop"
+    drop.mkdir()
+    write_synthetic_echo(drop / "DOE^JANE.dcm", frames=2, rows=48, columns=64, seed=41)
+    (drop / "DOE^JANE-notes.txt").write_text("not dicom")
+    out = StringIO()
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command(
+            "ingest", "--project", project.slug, "--watch", str(drop), "--interval", "0.05", "--once", stdout=out
+        )
+    jobs = list(IngestJob.objects.filter(project=project).order_by("source_name"))
+    assert [j.status for j in jobs] == [IngestJob.Status.FAILED, IngestJob.Status.READY]  # notes sort first
+    assert not any(p for p in drop.iterdir() if not p.name.startswith("."))  # moved aside
+    [batch] = list((drop / ".ingested").iterdir())
+    assert sorted(p.name for p in batch.iterdir()) == ["DOE^JANE-notes.txt", "DOE^JANE.dcm", "DOE^JANE.json"]
+    assert "2 file(s) queued" in out.getvalue()
+    assert not IngestJob.objects.filter(error__contains="DOE").exists()

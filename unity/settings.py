@@ -77,6 +77,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "unity.middleware.ContentSecurityPolicyMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    "unity.middleware.SignInNotConfiguredMiddleware",
 ]
 
 ROOT_URLCONF = "unity.urls"
@@ -305,6 +306,8 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = not UNITY_STATIC_MANIFEST
 WHITENOISE_AUTOREFRESH = not UNITY_STATIC_MANIFEST
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+# Django refuses more than 100 files per request by default (HTTP 400): a study folder has more.
+DATA_UPLOAD_MAX_NUMBER_FILES = env_int("UNITY_MAX_UPLOAD_FILES", 10_000, minimum=1)
 # Bodies (files aside) above this are refused: the JSON API answers 413 (unity/rest.py).
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 UNITY_MAX_UPLOAD_BYTES = env_int("UNITY_MAX_UPLOAD_BYTES", 2 * 1024**3, minimum=1)
