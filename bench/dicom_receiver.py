@@ -35,10 +35,9 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "unity.settings")
 
 
 def peak_rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
+    from bench.learning_loop import peak_rss_mb as peak
+
+    return peak(pid)
 
 
 def tree_peak_mb(pid: int) -> float:
