@@ -55,6 +55,9 @@ def do_build_release(release_id: int) -> Release:
     try:
         summary = ReleaseBuilder(release, progress=_progress(release.pk)).build(Path(temporary))
         digest, size = _sha256(Path(temporary))
+        # mkstemp makes it 0600: nginx, another user, must read it to serve it (X-Accel); the
+        # folder is never served but through Django's licence check.
+        Path(temporary).chmod(0o644)
         os.replace(temporary, root / name)
     except LosslessMissing as exc:
         return _failed(release, str(exc), temporary)
