@@ -13,6 +13,7 @@ from django.utils.html import format_html
 from projects.models import AllowListedEmail, ExpertProfile, Project, ProjectMembership
 from projects.schemas import default_schema
 from projects.tasks import sync_allow_list
+from projects.video import video_url_problem
 
 
 class ProjectAdminForm(forms.ModelForm):
@@ -22,6 +23,13 @@ class ProjectAdminForm(forms.ModelForm):
         model = Project
         fields = "__all__"  # noqa: DJ007 - the admin fieldsets choose what is shown
         widgets = {"label_schema": forms.Textarea(attrs={"rows": 14, "cols": 90, "class": "vLargeTextField"})}
+
+    def clean_training_video_url(self) -> str:
+        url = self.cleaned_data.get("training_video_url") or ""
+        unchanged = self.instance.pk is not None and url == self.instance.training_video_url
+        if url and not unchanged and (problem := video_url_problem(url)):
+            raise forms.ValidationError(problem)
+        return url
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
