@@ -16,6 +16,8 @@ from django.views.decorators.http import require_safe
 
 from media_ingest.layout import CODE_PATTERN, SERVED_NAME
 from media_ingest.selectors import clip_visible_to
+from projects.models import Project
+from projects.selectors import is_member
 from unity.ranges import ranged_response
 
 CACHE_CONTROL = "private, max-age=31536000, immutable"
@@ -47,6 +49,24 @@ def clip_file(request: HttpRequest, code: str, name: str) -> HttpResponseBase:
         response = _file_response(request, storage_name, content_type)
     response["Cache-Control"] = CACHE_CONTROL
     response["ETag"] = etag
+    response["X-Content-Type-Options"] = "nosniff"
+    patch_vary_headers(response, ["Cookie"])
+    return response
+
+
+@require_safe
+def training_video(request: HttpRequest, slug: str) -> HttpResponseBase:
+    """A project's uploaded training video, to its members (and staff) only; 404 otherwise."""
+    project = Project.objects.filter(slug=slug).exclude(training_video_name="").first()
+    if project is None or not (request.user.is_staff or is_member(request.user, project)):
+        raise Http404("No such file")
+    name = project.training_video_name
+    if settings.UNITY_MEDIA_SERVING == "x-accel":
+        response: HttpResponseBase = HttpResponse(content_type="video/mp4")
+        response["X-Accel-Redirect"] = settings.UNITY_X_ACCEL_PREFIX.rstrip("/") + "/" + name
+    else:
+        response = _file_response(request, name, "video/mp4")
+    response["Cache-Control"] = "private, max-age=3600"
     response["X-Content-Type-Options"] = "nosniff"
     patch_vary_headers(response, ["Cookie"])
     return response

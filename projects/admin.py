@@ -15,9 +15,18 @@ from projects.schemas import default_schema
 from projects.tasks import sync_allow_list
 from projects.video import video_url_problem
 
+#: Stores an uploaded training video for a project and returns its storage name; set by
+#: media_ingest (which holds the encoder) at start-up. Raises ValueError with a message.
+TRAINING_VIDEO_STORE: list[Callable[[Project, object], str]] = []
+
 
 class ProjectAdminForm(forms.ModelForm):
     training_video_url = forms.URLField(required=False, assume_scheme="https")
+    training_video_file = forms.FileField(
+        required=False,
+        help_text="Or upload the video (MP4, MOV, WebM, AVI...): it is transcoded to H.264 MP4 and served to "
+        "members only. Replaces an earlier upload.",
+    )
 
     class Meta:
         model = Project
@@ -84,6 +93,7 @@ class ProjectAdmin(admin.ModelAdmin):
                     "question",
                     "guidelines",
                     "training_video_url",
+                    "training_video_file",
                     "axis_start_label",
                     "axis_end_label",
                     "label_schema",
@@ -128,6 +138,18 @@ class ProjectAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Project]:
         return super().get_queryset(request).annotate(member_total=Count("memberships", distinct=True))
+
+    def save_model(self, request: HttpRequest, obj: Project, form: forms.ModelForm, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        upload = form.cleaned_data.get("training_video_file")
+        if upload and TRAINING_VIDEO_STORE:
+            try:
+                obj.training_video_name = TRAINING_VIDEO_STORE[0](obj, upload)
+            except ValueError as exc:
+                messages.error(request, f"The training video was not saved: {exc}")
+            else:
+                obj.save(update_fields=["training_video_name"])
+                messages.success(request, "Training video transcoded and saved.")
 
     def change_view(self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict | None = None):
         project = Project.objects.filter(pk=object_id).first() if str(object_id).isdigit() else None

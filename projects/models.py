@@ -43,6 +43,12 @@ class Project(models.Model):
         max_length=120, blank=True, help_text='Ranking only: the other end, e.g. "Most foreshortened".'
     )
     training_video_url = models.URLField(blank=True)
+    training_video_name = models.CharField(
+        max_length=255,
+        blank=True,
+        editable=False,
+        help_text="An uploaded training video, transcoded to H.264 MP4 in the media storage (shown before the link).",
+    )
     label_schema = models.JSONField(
         default=dict, blank=True, help_text="What experts may answer; validated for the project kind."
     )
