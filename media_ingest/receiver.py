@@ -56,18 +56,23 @@ STORAGE_SOP_CLASSES = [
     UID("1.2.840.10008.5.1.4.1.1.7.3"),  # Multi-frame Grayscale Word Secondary Capture
     UID("1.2.840.10008.5.1.4.1.1.7.4"),  # Multi-frame True Color Secondary Capture
 ]
+# In this order of preference: pynetdicom accepts, for each proposed context, the first of these
+# the sender proposed. A sender proposes a compressed syntax only for instances it holds (or can
+# send) that way, so compressed syntaxes come first: an instance stored as JPEG is taken as JPEG
+# (storescu cannot decompress it to send it uncompressed), lossless ones before lossy ones; then
+# the uncompressed syntaxes every sender offers.
 _CANDIDATE_SYNTAXES = [
+    RLELossless,
+    JPEGLSLossless,
+    JPEGLosslessSV1,
+    JPEG2000Lossless,
+    JPEGBaseline8Bit,
+    JPEGExtended12Bit,
+    JPEGLSNearLossless,
+    JPEG2000,
     ExplicitVRLittleEndian,
     ImplicitVRLittleEndian,
     DeflatedExplicitVRLittleEndian,
-    JPEGBaseline8Bit,
-    JPEGExtended12Bit,
-    JPEGLosslessSV1,
-    JPEGLSLossless,
-    JPEGLSNearLossless,
-    JPEG2000Lossless,
-    JPEG2000,
-    RLELossless,
 ]
 
 

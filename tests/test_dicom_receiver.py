@@ -37,9 +37,9 @@ def receiver():
     server.stop()
 
 
-def dcmtk(tool: str, port: int, aet: str, *files) -> subprocess.CompletedProcess:
+def dcmtk(tool: str, port: int, aet: str, *files, options: tuple[str, ...] = ()) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [tool, "-aet", aet, "-aec", "UNITY", "127.0.0.1", str(port), *map(str, files)],
+        [tool, *options, "-aet", aet, "-aec", "UNITY", "127.0.0.1", str(port), *map(str, files)],
         capture_output=True,
         text=True,
         timeout=120,
@@ -54,18 +54,31 @@ def test_a_study_sent_by_storescu_is_ingested_and_a_bad_instance_fails_alone(rec
     study = tmp_path / "study"
     study.mkdir()
     files = []
-    for n in range(8):
+    # Six uncompressed, one JPEG baseline, one RLE: storescu proposes each file's own syntax.
+    syntaxes = ["explicit_little"] * 6 + ["jpeg_baseline", "rle"]
+    for n, syntax in enumerate(syntaxes):
         files.append(study / f"i{n}.dcm")
         write_synthetic_echo(
-            files[-1], frames=4, rows=96, columns=128, seed=100 + n, phi={"PatientName": "QZPACS^SENT"}
+            files[-1],
+            frames=4,
+            rows=96,
+            columns=128,
+            seed=100 + n,
+            transfer_syntax=syntax,
+            phi={"PatientName": "QZPACS^SENT"},
         )
     files.append(palette_dicom(study / "bomb.dcm", files[0], bits_stored=26))
 
     assert dcmtk("echoscu", receiver, "ECHOLAB1").returncode == 0
     celery_app.control.purge()
     with celery_worker(queues="media", log_path=ROOT / "var" / "test" / "receiver-worker.log"):
-        sent = dcmtk("storescu", receiver, "ECHOLAB1", *files)
-        assert sent.returncode == 0, sent.stdout + sent.stderr
+        # The uncompressed study and the bomb in one association; the compressed instances each
+        # in their own, proposed in their stored syntax as a PACS would (storescu proposes
+        # uncompressed syntaxes only unless told: -xy JPEG baseline, -xr RLE).
+        uncompressed = [*files[:6], files[8]]
+        for batch, options in ((uncompressed, ()), ([files[6]], ("-xy",)), ([files[7]], ("-xr",))):
+            sent = dcmtk("storescu", receiver, "ECHOLAB1", *batch, options=options)
+            assert sent.returncode == 0, sent.stdout + sent.stderr
         done = {IngestJob.Status.READY, IngestJob.Status.FAILED, IngestJob.Status.DUPLICATE}
         assert wait_until(
             lambda: (
@@ -74,11 +87,15 @@ def test_a_study_sent_by_storescu_is_ingested_and_a_bad_instance_fails_alone(rec
             ),
             timeout=120,
         )
-    jobs = list(IngestJob.objects.filter(project=project).order_by("source_name"))
-    assert [j.source_name for j in jobs] == [f"file {n:04d}" for n in range(1, 10)]  # one batch, by position
-    assert len({j.batch for j in jobs}) == 1 and jobs[0].batch.startswith("dicom-")
-    assert [j.status for j in jobs] == [IngestJob.Status.READY] * 8 + [IngestJob.Status.FAILED]
-    assert "bits stored (26)" in jobs[8].error
+    jobs = list(IngestJob.objects.filter(project=project).order_by("id"))
+    # One batch per association, jobs named by position within it.
+    assert [(j.batch, j.source_name) for j in jobs[:7]] == [(jobs[0].batch, f"file {n:04d}") for n in range(1, 8)]
+    assert jobs[0].batch.startswith("dicom-") and len({j.batch for j in jobs}) == 3
+    assert [j.status for j in jobs] == [IngestJob.Status.READY] * 6 + [IngestJob.Status.FAILED] + [
+        IngestJob.Status.READY
+    ] * 2
+    assert "bits stored (26)" in jobs[6].error
+    assert {j.source_name for j in jobs[7:]} == {"file 0001"}
     assert ProjectItem.objects.filter(project=project).count() == 8
     # The receiver's own copies are gone; nothing identifying reached the log or the rows.
     assert not any((ROOT / "var").rglob("receiver/*.dcm"))
