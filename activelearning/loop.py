@@ -29,9 +29,9 @@ from activelearning.learners import (
     landmark_uncertainty,
     prepare_images,
 )
+from activelearning.params import COLD_START, KEYPOINTS, QUALITY, VIEW  # noqa: F401 - loop.VIEW etc.
 from activelearning.strategies import UNCERTAINTY, diverse_top, k_center_greedy, uncertainty
 
-VIEW, KEYPOINTS, QUALITY, COLD_START = "view", "keypoints", "quality", "cold_start"
 SOFTMAX_ONLY = {"least_confidence", "margin", "entropy", "bald"}
 HELD_OUT_SHARE = 0.2
 

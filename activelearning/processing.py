@@ -15,6 +15,8 @@ import io
 import json
 import logging
 from datetime import timedelta
+from importlib import import_module
+from typing import TYPE_CHECKING
 
 import numpy as np
 from django.conf import settings
@@ -22,9 +24,8 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from activelearning import loop
-from activelearning.learners import TrainParams
 from activelearning.models import LearningRun, LearningSettings, ModelVersion, Prediction
+from activelearning.params import COLD_START, KEYPOINTS, QUALITY, VIEW, TrainParams
 from activelearning.selectors import (
     LearningError,
     PoolItem,
@@ -39,12 +40,15 @@ from activelearning.selectors import (
 from media_ingest.conf import ARRAY_SIDE
 from projects.models import Project
 
+if TYPE_CHECKING:
+    from activelearning import loop
+
 logger = logging.getLogger(__name__)
 
 KIND_LEARNER = {
-    Project.Kind.CLASSIFICATION: loop.VIEW,
-    Project.Kind.KEYPOINTS: loop.KEYPOINTS,
-    Project.Kind.RANKING: loop.QUALITY,
+    Project.Kind.CLASSIFICATION: VIEW,
+    Project.Kind.KEYPOINTS: KEYPOINTS,
+    Project.Kind.RANKING: QUALITY,
 }
 #: A queued or running run younger than this keeps the periodic check from queueing another.
 RUN_STALE_AFTER = timedelta(hours=2)
@@ -126,10 +130,10 @@ def _describe(exc: Exception) -> str:
 def _targets(project: Project, items: list[PoolItem], rows: list[int], labels: list[object]) -> tuple[np.ndarray, dict]:
     """Training targets in the learner's terms, and the frame each keypoint label is on."""
     kind = KIND_LEARNER[project.kind]
-    if kind == loop.VIEW:
+    if kind == VIEW:
         index = {key: i for i, key in enumerate(class_keys(project))}
         return np.array([index[label] for label in labels], dtype=np.int64), {}
-    if kind == loop.KEYPOINTS:
+    if kind == KEYPOINTS:
         keys = point_keys(project)
         out = np.full((len(rows), len(keys), 2), np.nan, np.float32)
         frames = {}
@@ -189,6 +193,8 @@ def do_retrain(project: Project) -> tuple[ModelVersion, bool]:
         candidates = [row for row, item in enumerate(items) if not item.active]
     else:
         candidates = [row for row, item in enumerate(items) if not item.complete]
+    # torch is imported here, in the learning worker's run, not by every process that imports this.
+    loop = import_module("activelearning.loop")
     config = loop.LoopConfig(
         strategy=learning.strategy,
         passes=learning.mc_passes,
@@ -232,13 +238,13 @@ def _serve(learning: LearningSettings, version: ModelVersion) -> None:
 
 def _values(project: Project, items: list[PoolItem], outcome: loop.Outcome) -> list[dict]:
     n = len(items)
-    if outcome.kind == loop.VIEW:
+    if outcome.kind == VIEW:
         keys = class_keys(project)
         best = outcome.raw.argmax(axis=1)
         return [
             {"class": keys[b], "probability": round(float(p[b]), 4)} for b, p in zip(best, outcome.raw, strict=True)
         ]
-    if outcome.kind == loop.KEYPOINTS:
+    if outcome.kind == KEYPOINTS:
         keys = point_keys(project)
         out = []
         for item, points in zip(items, outcome.raw, strict=True):
@@ -252,7 +258,7 @@ def _values(project: Project, items: list[PoolItem], outcome: loop.Outcome) -> l
                 }
             )
         return out
-    if outcome.kind == loop.QUALITY:
+    if outcome.kind == QUALITY:
         return [{"score": round(float(s), 4)} for s in outcome.raw]
     return [{} for _ in range(n)]
 
@@ -270,7 +276,7 @@ def _write_version(
     values = _values(project, items, outcome)
     rank = {int(row): place for place, row in enumerate(outcome.order)}
     reasons = {int(row): outcome.reasons[place] for place, row in enumerate(outcome.order)}
-    scored_rows = range(len(items)) if outcome.kind != loop.COLD_START else sorted(rank)
+    scored_rows = range(len(items)) if outcome.kind != COLD_START else sorted(rank)
     with transaction.atomic():
         number = (ModelVersion.objects.filter(project=project).aggregate(n=Max("number"))["n"] or 0) + 1
         version = ModelVersion.objects.create(

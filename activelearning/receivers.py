@@ -15,11 +15,13 @@ from media_ingest.models import ProjectItem
 
 @cache
 def _dequeue_sql() -> str:
+    # Plain UPDATE ... WHERE ... IN (subquery): the same on PostgreSQL and SQLite.
     return f"""
-        UPDATE {Prediction._meta.db_table} q SET rank = NULL
-        FROM {ProjectItem._meta.db_table} p
-        WHERE q.version_id = %s AND q.item_id = p.id AND q.rank IS NOT NULL AND p.judgement_count >= %s
-          AND p.id IN (SELECT ti.item_id FROM {TaskItem._meta.db_table} ti WHERE ti.task_id = %s)"""  # noqa: S608
+        UPDATE {Prediction._meta.db_table} SET rank = NULL
+        WHERE version_id = %s AND rank IS NOT NULL AND item_id IN (
+            SELECT p.id FROM {ProjectItem._meta.db_table} p
+            JOIN {TaskItem._meta.db_table} ti ON ti.item_id = p.id
+            WHERE ti.task_id = %s AND p.judgement_count >= %s)"""  # noqa: S608
 
 
 def on_judgement_recorded(sender: type[Judgement], judgement: Judgement, **kwargs: Any) -> None:
@@ -33,7 +35,7 @@ def on_judgement_recorded(sender: type[Judgement], judgement: Judgement, **kwarg
             _dequeue_sql(),
             [
                 project.queue_version,
-                project.target_views_per_item,
                 TaskItem._meta.get_field("task").get_db_prep_value(judgement.task_id, connection),
+                project.target_views_per_item,
             ],
         )
