@@ -298,3 +298,21 @@ def test_an_item_whose_answers_complete_leaves_the_serving_queue(
         do_submit_judgement(task.pk, expert=expert_a, answer={"class": "a4c"})
     assert Prediction.objects.get(version=version, item=item).rank is None  # target 1: complete
     assert Prediction.objects.filter(version=version, rank__isnull=False).count() == 23
+
+
+def test_the_admin_pages_answer_before_any_version(client, admin_user, expert_a):
+    project, _found, _items = views_project(4, expert_a, slug="al-admin")
+    learning = enable(project)
+    client.force_login(admin_user)
+    assert client.get(reverse("admin:activelearning_learningsettings_changelist")).status_code == 200
+    page = client.get(reverse("admin:activelearning_learningsettings_change", args=[learning.pk]))
+    assert page.status_code == 200 and "No version yet" in page.content.decode()
+    assert client.get(reverse("admin:activelearning_modelversion_changelist")).status_code == 200
+    assert client.get(reverse("admin:activelearning_learningrun_changelist")).status_code == 200
+    # "Retrain now" records a run (its task is queued after commit).
+    response = client.post(
+        reverse("admin:activelearning_learningsettings_changelist"),
+        {"action": "retrain_now", "_selected_action": [learning.pk]},
+    )
+    assert response.status_code == 302
+    assert LearningRun.objects.filter(project=project, trigger=LearningRun.Trigger.ADMIN).count() == 1
