@@ -86,6 +86,19 @@ def accepted_syntaxes() -> list[UID]:
     return found
 
 
+def clean_leftovers() -> int:
+    """Delete instances a previous receiver left in its folder (it stopped mid-instance): they
+    were never staged, and they carry whatever identified the patient. Returns how many."""
+    folder = private_root() / "receiver"
+    removed = 0
+    for path in folder.glob("*.dcm") if folder.is_dir() else []:
+        path.unlink(missing_ok=True)
+        removed += 1
+    if removed:
+        logger.warning("removed %s instance(s) a previous receiver left unstaged", removed)
+    return removed
+
+
 @dataclass
 class _Batch:
     project_id: int
@@ -118,9 +131,11 @@ class Receiver:
         self._server = None
 
     def serve(self, address: str, port: int) -> None:
+        clean_leftovers()
         self.ae.start_server((address, port), block=True, evt_handlers=self.handlers)
 
     def start(self, address: str, port: int) -> None:
+        clean_leftovers()
         self._server = self.ae.start_server((address, port), block=False, evt_handlers=self.handlers)
 
     def stop(self) -> None:

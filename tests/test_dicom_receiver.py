@@ -118,3 +118,18 @@ def test_unknown_ae_titles_and_wrong_hosts_are_refused(receiver, tmp_path):
     wrong_host = dcmtk("storescu", receiver, "ELSEWHERE", instance)
     assert wrong_host.returncode != 0
     assert not IngestJob.objects.exists()
+
+
+def test_a_new_receiver_removes_instances_a_stopped_one_left(tmp_path):
+    from media_ingest.processing import private_root
+
+    folder = private_root() / "receiver"
+    folder.mkdir(parents=True, exist_ok=True)
+    leftover = folder / "half-written.dcm"
+    leftover.write_bytes(b"DICM QZLEFT^OVER")
+    server = Receiver("UNITY")
+    server.start("127.0.0.1", free_port())
+    try:
+        assert not leftover.exists()
+    finally:
+        server.stop()
