@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
@@ -172,3 +174,23 @@ class DicomPeer(models.Model):
 
     def __str__(self) -> str:
         return f"{self.ae_title} -> {self.project}"
+
+
+class Upload(models.Model):
+    """One file arriving in chunks (the tus 1.0 protocol: ``media_ingest/uploads.py``), resumable
+    after a dropped connection. Its bytes go to ``private/uploads/<id>.part``; when the last
+    chunk arrives it becomes an ingest job of its batch. No name is stored."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="uploads")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    batch = models.CharField(max_length=64, db_index=True)
+    position = models.PositiveIntegerField(help_text="Its place in the batch (the job is named by it).")
+    length = models.PositiveBigIntegerField()
+    offset = models.PositiveBigIntegerField(default=0)
+    job = models.ForeignKey(IngestJob, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"upload {self.pk} ({self.offset}/{self.length})"

@@ -1,0 +1,194 @@
+"""Resumable uploads: the tus 1.0.0 protocol (core, creation, termination; https://tus.io), for
+studies too large or too many for one request. Staff only, signed in (session with its CSRF
+token, as the admin's browser sends it).
+
+    OPTIONS /ingest/uploads/<slug>/          what the server speaks, its maximum size
+    POST    /ingest/uploads/<slug>/          Upload-Length (+ Upload-Metadata "batch <b64>") -> 201 Location
+    HEAD    /ingest/uploads/u/<id>           Upload-Offset: how much arrived (resume from there)
+    PATCH   /ingest/uploads/u/<id>           Upload-Offset + bytes (application/offset+octet-stream)
+    DELETE  /ingest/uploads/u/<id>           give up: the bytes are deleted
+
+A chunk is streamed to ``private/uploads/<id>.part`` in 1 MiB blocks (never held in memory) and
+the offset is saved even when the connection drops mid-chunk, so a client resends only what did
+not arrive. Clients send chunks of a few MiB, so no web worker is held for long. When the last
+byte arrives the file becomes an ingest job in its batch (``do_create_ingest_jobs``); the PATCH
+answers with ``X-Ingest-Job`` and ``X-Ingest-Status`` (a refusal at staging: the job's error).
+At most ``MAX_OPEN_UPLOADS`` unfinished uploads per user (429 past it). No file name is stored.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import uuid
+
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods
+
+from media_ingest import conf
+from media_ingest.models import Upload
+from media_ingest.processing import private_root
+from media_ingest.services import do_create_ingest_jobs
+from projects.models import Project
+
+logger = logging.getLogger(__name__)
+
+TUS_VERSION = "1.0.0"
+BLOCK = 1024 * 1024
+MAX_OPEN_UPLOADS = 64
+
+
+def _tus(response: HttpResponse) -> HttpResponse:
+    response["Tus-Resumable"] = TUS_VERSION
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def _refuse(status: int, detail: str) -> HttpResponse:
+    return _tus(HttpResponse(detail, status=status, content_type="text/plain; charset=utf-8"))
+
+
+def _staff(request: HttpRequest) -> HttpResponse | None:
+    if not request.user.is_authenticated or not request.user.is_staff:
+        return _refuse(404, "Not found.")
+    return None
+
+
+def part_path(upload: Upload):
+    return private_root() / "uploads" / f"{upload.pk}.part"
+
+
+def _metadata(header: str) -> dict[str, str]:
+    found = {}
+    for pair in filter(None, (p.strip() for p in header.split(","))):
+        key, _, value = pair.partition(" ")
+        try:
+            found[key] = base64.b64decode(value).decode("utf-8") if value else ""
+        except (ValueError, UnicodeDecodeError):
+            found[key] = ""
+    return found
+
+
+@require_http_methods(["OPTIONS", "POST"])
+def create(request: HttpRequest, slug: str) -> HttpResponse:
+    if refusal := _staff(request):
+        return refusal
+    project = get_object_or_404(Project, slug=slug)
+    limit = conf.INGEST.max_file_bytes
+    if request.method == "OPTIONS":
+        response = _tus(HttpResponse(status=204))
+        response["Tus-Version"] = TUS_VERSION
+        response["Tus-Extension"] = "creation,termination"
+        response["Tus-Max-Size"] = str(limit)
+        return response
+    try:
+        length = int(request.headers.get("Upload-Length", ""))
+    except ValueError:
+        return _refuse(400, "Upload-Length must be the file's size in bytes.")
+    if length < 1:
+        return _refuse(400, "Upload-Length must be at least 1.")
+    if length > limit:
+        return _refuse(413, f"The file is larger than {limit} bytes (UNITY_INGEST_MAX_FILE_BYTES).")
+    if Upload.objects.filter(created_by=request.user, finished_at__isnull=True).count() >= MAX_OPEN_UPLOADS:
+        return _refuse(429, f"At most {MAX_OPEN_UPLOADS} unfinished uploads at once: finish or delete some.")
+    batch = _metadata(request.headers.get("Upload-Metadata", "")).get("batch", "")[:40]
+    batch = "".join(c for c in batch if c.isalnum() or c in "-_") or f"upload-{uuid.uuid4().hex[:12]}"
+    with transaction.atomic():
+        position = Upload.objects.filter(batch=batch).count() + 1
+        upload = Upload.objects.create(
+            project=project, created_by=request.user, batch=batch, position=position, length=length
+        )
+    path = part_path(upload)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.touch()
+    response = _tus(HttpResponse(status=201))
+    response["Location"] = f"/ingest/uploads/u/{upload.pk}"
+    response["Upload-Offset"] = "0"
+    return response
+
+
+@require_http_methods(["HEAD", "PATCH", "DELETE"])
+def upload(request: HttpRequest, upload_id: uuid.UUID) -> HttpResponse:
+    if refusal := _staff(request):
+        return refusal
+    found = Upload.objects.filter(pk=upload_id, created_by=request.user).first()
+    if found is None:
+        return _refuse(404, "No such upload.")
+    if request.method == "DELETE":
+        part_path(found).unlink(missing_ok=True)
+        found.delete()
+        return _tus(HttpResponse(status=204))
+    if request.method == "HEAD":
+        response = _tus(HttpResponse(status=200))
+        response["Upload-Offset"] = str(found.offset)
+        response["Upload-Length"] = str(found.length)
+        return response
+    return _patch(request, found)
+
+
+def _patch(request: HttpRequest, found: Upload) -> HttpResponse:
+    if request.headers.get("Content-Type", "") != "application/offset+octet-stream":
+        return _refuse(415, "Send the bytes as application/offset+octet-stream.")
+    try:
+        offset = int(request.headers.get("Upload-Offset", ""))
+    except ValueError:
+        return _refuse(400, "Upload-Offset must be a number of bytes.")
+    with transaction.atomic():
+        locked = Upload.objects.select_for_update().get(pk=found.pk)
+        if locked.finished_at is not None:
+            return _refuse(409, "This upload is complete.")
+        if offset != locked.offset:
+            response = _refuse(409, f"The upload is at {locked.offset} bytes: resume from there.")
+            response["Upload-Offset"] = str(locked.offset)
+            return response
+        written, broken = _append(request, locked)
+        locked.offset += written
+        locked.save(update_fields=["offset"])
+    if broken:
+        logger.info("upload %s: connection dropped at %s of %s bytes", locked.pk, locked.offset, locked.length)
+        return _refuse(400, "The connection dropped: resume from Upload-Offset.")
+    response = _tus(HttpResponse(status=204))
+    response["Upload-Offset"] = str(locked.offset)
+    if locked.offset == locked.length:
+        job = _finish(locked)
+        response["X-Ingest-Job"] = str(job.pk)
+        response["X-Ingest-Status"] = job.status
+        if job.error:
+            response["X-Ingest-Error"] = job.error[:300]
+    return response
+
+
+def _append(request: HttpRequest, upload: Upload) -> tuple[int, bool]:
+    """Write the request's bytes at the upload's offset, never past its length; returns (bytes
+    written, whether the client went away before sending what it announced)."""
+    room = upload.length - upload.offset
+    announced = request.headers.get("Content-Length")
+    written = 0
+    with part_path(upload).open("r+b") as out:
+        out.seek(upload.offset)
+        out.truncate()
+        try:
+            while written < room:
+                block = request.read(min(BLOCK, room - written))
+                if not block:
+                    break
+                out.write(block)
+                written += len(block)
+        except OSError:
+            return written, True
+        out.flush()
+    short = announced is not None and announced.isdigit() and written < min(int(announced), room)
+    return written, short
+
+
+def _finish(upload: Upload):
+    path = part_path(upload)
+    [job] = do_create_ingest_jobs(
+        upload.project, paths=[path], created_by=upload.created_by, batch=upload.batch, first_position=upload.position
+    )
+    path.unlink(missing_ok=True)
+    Upload.objects.filter(pk=upload.pk).update(job=job, finished_at=timezone.now())
+    return job
