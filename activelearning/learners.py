@@ -49,6 +49,8 @@ __all__ = [
     "landmark_uncertainty",
     "pixel_embeddings",
     "prepare_images",
+    "project_thumbnails",
+    "thumbnails",
 ]
 
 INFERENCE_CHUNK = 512
@@ -83,12 +85,22 @@ def prepare_images(X: NDArray, size: int) -> torch.Tensor:
     return tensor.contiguous()
 
 
-def pixel_embeddings(X: NDArray, *, size: int = 16, components: int = 32, seed: int = 0) -> NDArray[np.float64]:
-    """Features for a cold start before any label: each image shrunk to ``size`` x ``size``,
-    standardised on its own (so gain and depth-brightness do not dominate the distances), then
-    projected on its first ``components`` principal components."""
+def thumbnails(X: NDArray, *, size: int = 16) -> NDArray[np.float64]:
+    """``[n, size * size]``: each image shrunk and standardised on its own (so gain and
+    depth-brightness do not dominate distances between them)."""
     small = prepare_images(X, size).flatten(1).numpy().astype(np.float64)
-    small = (small - small.mean(axis=1, keepdims=True)) / (small.std(axis=1, keepdims=True) + 1e-6)
+    return (small - small.mean(axis=1, keepdims=True)) / (small.std(axis=1, keepdims=True) + 1e-6)
+
+
+def pixel_embeddings(X: NDArray, *, size: int = 16, components: int = 32, seed: int = 0) -> NDArray[np.float64]:
+    """Features for a cold start before any label: ``thumbnails`` projected on their first
+    ``components`` principal components. A pool too large to load at once: ``thumbnails`` chunk
+    by chunk, then ``project_thumbnails`` on them all (``loop._pixel_features``)."""
+    return project_thumbnails(thumbnails(X, size=size), components=components, seed=seed)
+
+
+def project_thumbnails(small: NDArray, *, components: int = 32, seed: int = 0) -> NDArray[np.float64]:
+    """``thumbnails`` on their first ``components`` principal components."""
     components = min(components, *small.shape)
     return PCA(n_components=components, random_state=seed).fit_transform(small)
 
@@ -220,14 +232,21 @@ class _TorchLearner:
     def _mc_finish(self, out: NDArray) -> NDArray[np.float32]:
         return out
 
+    def mc_predict(self, X: NDArray, passes: int = 20, *, seed: int = 0) -> NDArray[np.float32]:
+        """``[passes, n, ...]`` outputs with dropout active: softmax ``[T, n, C]`` (views), scores
+        ``[T, n]`` (quality), landmark positions ``[T, n, L, 2]`` with NaN where predicted absent."""
+        return self.mc_predict_embed(X, passes, seed=seed)[0]
+
     @torch.no_grad()
     def mc_predict_embed(self, X: NDArray, passes: int = 20, *, seed: int = 0) -> tuple[NDArray, NDArray]:
-        """``mc_predict(X, passes, seed=seed)`` and ``embed(X)`` from one run of the convolutions
-        (the loop scores whole pools: the encoder is most of the cost). Same values as the two calls."""
+        """``mc_predict`` and ``embed(X)`` from one run of the convolutions (the loop scores whole
+        pools: the encoder is most of the cost). Dropout draws happen only in the heads, so the
+        embeddings equal ``embed``'s."""
         x = self._images(X)
         outs, embeddings = [], []
         with _torch_context(self.params.threads, seed):
-            for start in range(0, x.shape[0], INFERENCE_CHUNK):
+            # An empty pool still runs once (on no rows), so the outputs keep their shape.
+            for start in range(0, max(x.shape[0], 1), INFERENCE_CHUNK):
                 feats = self._features(x[start : start + INFERENCE_CHUNK])
                 outs.append(self._mc_outputs(feats, passes))
                 embeddings.append(self._embed_features(feats))
@@ -277,15 +296,6 @@ class ViewClassifier(_TorchLearner):
     def _mc_outputs(self, feats: torch.Tensor, passes: int) -> torch.Tensor:
         return torch.stack([F.softmax(self.module.head(feats, mc=True), dim=1) for _ in range(passes)])
 
-    def mc_predict(self, X: NDArray, passes: int = 20, *, seed: int = 0) -> NDArray[np.float32]:
-        """``[passes, n, n_classes]`` softmax outputs with dropout active."""
-
-        def run(x: torch.Tensor) -> torch.Tensor:
-            feats = self._features(x)
-            return torch.stack([F.softmax(self.module.head(feats, mc=True), dim=1) for _ in range(passes)])
-
-        return self._chunks(X, run, seed=seed, dim=1) if len(X) else np.empty((passes, 0, self.n_classes), np.float32)
-
 
 class QualityRegressor(_TorchLearner):
     """Regresses a quality score (for ranking projects: the Glicko-2 rating) from one frame."""
@@ -322,16 +332,6 @@ class QualityRegressor(_TorchLearner):
         return torch.stack([self.module.head(feats, mc=True)[:, 0] for _ in range(passes)])
 
     def _mc_finish(self, out: NDArray) -> NDArray[np.float32]:
-        return (out * self.scale + self.centre).astype(np.float32)
-
-    def mc_predict(self, X: NDArray, passes: int = 20, *, seed: int = 0) -> NDArray[np.float32]:
-        """``[passes, n]`` scores with dropout active."""
-
-        def run(x: torch.Tensor) -> torch.Tensor:
-            feats = self._features(x)
-            return torch.stack([self.module.head(feats, mc=True)[:, 0] for _ in range(passes)])
-
-        out = self._chunks(X, run, seed=seed, dim=1) if len(X) else np.empty((passes, 0), np.float32)
         return (out * self.scale + self.centre).astype(np.float32)
 
 
@@ -478,19 +478,6 @@ class KeypointRegressor(_TorchLearner):
 
     def _mc_finish(self, out: NDArray) -> NDArray[np.float32]:
         return self._points(out)
-
-    def mc_predict(self, X: NDArray, passes: int = 20, *, seed: int = 0) -> NDArray[np.float32]:
-        """``[passes, n, L, 2]`` landmark positions with dropout active; NaN where predicted absent."""
-
-        def run(x: torch.Tensor) -> torch.Tensor:
-            d2, pooled = self._features(x)
-            present = torch.sigmoid(self.module.presence(pooled)) >= 0.5
-            passes_out = torch.stack([self._decode(self.module.heads(d2, pooled, mc=True)[0]) for _ in range(passes)])
-            return torch.where(present[None, ..., None], passes_out, torch.full_like(passes_out, float("nan")))
-
-        if not len(X):
-            return np.empty((passes, 0, self.n_landmarks, 2), np.float32)
-        return self._points(self._chunks(X, run, seed=seed, dim=1))
 
 
 def landmark_uncertainty(mc_points: NDArray) -> NDArray[np.float64]:

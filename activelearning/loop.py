@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 from numpy.typing import NDArray
-from sklearn.decomposition import PCA
 
 from activelearning.learners import (
     KeypointRegressor,
@@ -27,10 +26,11 @@ from activelearning.learners import (
     TrainParams,
     ViewClassifier,
     landmark_uncertainty,
-    prepare_images,
+    project_thumbnails,
+    thumbnails,
 )
 from activelearning.params import COLD_START, KEYPOINTS, QUALITY, VIEW  # noqa: F401 - loop.VIEW etc.
-from activelearning.strategies import UNCERTAINTY, diverse_top, k_center_greedy, uncertainty
+from activelearning.strategies import UNCERTAINTY, diverse_top, k_center_greedy, min_sq_distances, uncertainty
 
 SOFTMAX_ONLY = {"least_confidence", "margin", "entropy", "bald"}
 HELD_OUT_SHARE = 0.2
@@ -124,24 +124,15 @@ def _score_chunk(learner, kind: str, X: NDArray, *, passes: int, strategy: str, 
 
 def _pixel_features(load: Callable[[NDArray], NDArray], rows: NDArray, chunk: int, seed: int) -> NDArray:
     """Cold-start features of ``rows`` (``learners.pixel_embeddings``, loaded chunk by chunk)."""
-    small = []
-    for part in _chunks(rows, chunk):
-        x = prepare_images(load(part), 16).flatten(1).numpy().astype(np.float64)
-        small.append((x - x.mean(axis=1, keepdims=True)) / (x.std(axis=1, keepdims=True) + 1e-6))
-    stacked = np.concatenate(small) if small else np.empty((0, 256))
-    components = min(32, *stacked.shape) if len(stacked) else 0
-    if components < 1:
-        return np.zeros((len(stacked), 1))
-    return PCA(n_components=components, random_state=seed).fit_transform(stacked)
+    small = [thumbnails(load(part)) for part in _chunks(rows, chunk)]
+    if not small:
+        return np.zeros((0, 1))
+    return project_thumbnails(np.concatenate(small), seed=seed)
 
 
 def _nearest(points: NDArray, centres: NDArray) -> NDArray[np.float64]:
-    if len(centres) == 0:
-        return np.full(len(points), np.inf)
-    p = points.astype(np.float64)
-    c = centres.astype(np.float64)
-    d = (p**2).sum(1)[:, None] - 2 * p @ c.T + (c**2).sum(1)[None, :]
-    return np.sqrt(np.maximum(d.min(axis=1), 0.0))
+    """Distance from each point to its nearest centre (inf with no centres)."""
+    return np.sqrt(min_sq_distances(np.asarray(points, np.float64), np.asarray(centres, np.float64)))
 
 
 def _pick_distances(embeddings: NDArray, picks: NDArray, labelled: NDArray) -> NDArray[np.float64]:

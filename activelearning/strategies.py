@@ -60,6 +60,7 @@ __all__ = [
     "k_center_greedy",
     "kmeans_representatives",
     "mc_variance",
+    "min_sq_distances",
     "select",
     "uncertainty",
 ]
@@ -132,7 +133,7 @@ def _top(scores: NDArray, k: int, rng: np.random.Generator) -> NDArray[np.int64]
     return order[:k]
 
 
-def _min_sq_distances(points: NDArray, centres: NDArray, chunk: int = 4096) -> NDArray[np.float64]:
+def min_sq_distances(points: NDArray, centres: NDArray, chunk: int = 4096) -> NDArray[np.float64]:
     """Squared distance from each point to its nearest centre (inf with no centres)."""
     best = np.full(len(points), np.inf)
     if len(centres) == 0:
@@ -158,12 +159,12 @@ def k_center_greedy(
     if len(points) == 0 or k <= 0:
         return np.empty(0, np.int64)
     centres = np.empty((0, points.shape[1])) if labelled is None else np.asarray(labelled, dtype=np.float64)
-    dist = _min_sq_distances(points, centres)
+    dist = min_sq_distances(points, centres)
     chosen: list[int] = []
     if len(centres) == 0:
         start = first if first is not None else int(((points - points.mean(axis=0)) ** 2).sum(axis=1).argmin())
         chosen.append(start)
-        dist = _min_sq_distances(points, points[[start]])
+        dist = min_sq_distances(points, points[[start]])
     # A relative tolerance: float error must not make a duplicate look distinct.
     tol = 1e-12 * max(1.0, float((points**2).sum(axis=1).max()))
     while len(chosen) < k:
@@ -171,7 +172,7 @@ def k_center_greedy(
         if dist[i] <= tol:
             break
         chosen.append(i)
-        dist = np.minimum(dist, _min_sq_distances(points, points[[i]]))
+        dist = np.minimum(dist, min_sq_distances(points, points[[i]]))
     return np.asarray(chosen, dtype=np.int64)
 
 
@@ -196,7 +197,7 @@ def _distinct(points: NDArray, labelled: NDArray | None) -> NDArray[np.int64]:
     _, first = np.unique(np.asarray(points), axis=0, return_index=True)
     keep = np.sort(first)
     if labelled is not None and len(labelled):
-        keep = keep[_min_sq_distances(np.asarray(points, dtype=np.float64)[keep], np.asarray(labelled, np.float64)) > 0]
+        keep = keep[min_sq_distances(np.asarray(points, dtype=np.float64)[keep], np.asarray(labelled, np.float64)) > 0]
     return keep
 
 
