@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from django.core.files.storage import default_storage
-from django.db.models import Count, Max
+from django.db.models import Count
 
 from activelearning.models import LearningRun, LearningSettings, ModelVersion, Prediction
 from datasets.labels import NOT_SURE, majority_class
@@ -182,7 +182,4 @@ def queue_preview(version: ModelVersion, limit: int = 25) -> list[Prediction]:
 
 
 def queue_counts(version: ModelVersion) -> dict[str, int]:
-    found = Prediction.objects.filter(version=version).aggregate(
-        scored=Count("id"), queued=Count("rank"), last=Max("rank")
-    )
-    return {"scored": found["scored"], "queued": found["queued"]}
+    return Prediction.objects.filter(version=version).aggregate(scored=Count("id"), queued=Count("rank"))

@@ -8,7 +8,7 @@ from django.core.checks import Warning as CheckWarning
 from django.core.checks import register
 from django.db import DatabaseError
 
-from annotations.selectors import short_of_items
+from annotations.selectors import ready_item_counts, short_of_items
 from projects.models import Project
 
 
@@ -16,7 +16,8 @@ from projects.models import Project
 def check_projects_can_issue(app_configs: object, **kwargs: object) -> list[CheckWarning]:
     try:
         projects = list(Project.objects.filter(status=Project.Status.OPEN).order_by("slug"))
-        found = [(project, short_of_items(project)) for project in projects]
+        ready = ready_item_counts(projects)  # one query, at every start-up
+        found = [(project, short_of_items(project, ready.get(project.pk, 0))) for project in projects]
     except DatabaseError:  # not migrated yet, or no database: nothing to say
         return []
     return [

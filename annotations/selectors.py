@@ -287,10 +287,21 @@ def ready_item_count(project: Project) -> int:
     return ProjectItem.objects.filter(project=project, is_active=True, clip__status=Clip.Status.READY).count()
 
 
-def short_of_items(project: Project) -> str:
+def ready_item_counts(projects: list[Project]) -> dict[int, int]:
+    """``ready_item_count`` of many projects in one query."""
+    rows = (
+        ProjectItem.objects.filter(project__in=projects, is_active=True, clip__status=Clip.Status.READY)
+        .values("project_id")
+        .annotate(n=Count("id"))
+    )
+    return {row["project_id"]: row["n"] for row in rows}
+
+
+def short_of_items(project: Project, ready: int | None = None) -> str:
     """Why the project cannot issue a task to anyone yet, for experts and admins alike ("" when
-    it can): no ready clip, or a ranking project with fewer ready clips than its batch."""
-    ready = ready_item_count(project)
+    it can): no ready clip, or a ranking project with fewer ready clips than its batch. ``ready``:
+    the count when the caller has it (``ready_item_counts``)."""
+    ready = ready_item_count(project) if ready is None else ready
     if ready == 0:
         return "No clips are ready in this project yet. Please come back later."
     if project.kind == Project.Kind.RANKING and ready < project.batch_size:

@@ -166,20 +166,9 @@ def timed_run(project, worker: subprocess.Popen, **settings_fields) -> dict:
 
 
 def submit_loop(project, expert, stop: threading.Event, done: list[int]) -> None:
-    from django.db import connection
+    from bench.ranking_issue_latency import submit_loop as loop
 
-    from annotations.services import do_issue_next_task, do_submit_judgement
-
-    rng = np.random.default_rng(expert.pk)
-    try:
-        while not stop.is_set():
-            task = do_issue_next_task(project, expert=expert, rng=rng)
-            if task is None:
-                return
-            do_submit_judgement(task.pk, expert=expert, answer={"class": "a4c"})
-            done[0] += 1
-    finally:
-        connection.close()
+    loop(project, expert, stop, done, answer=lambda task: {"class": "a4c"})
 
 
 def issuer_latency(project, experts, requests: int, submitters: int) -> tuple[list[float], list[float], float]:

@@ -107,8 +107,13 @@ def build_project(rng: np.random.Generator):
     return project, experts
 
 
-def submit_loop(project, expert, stop: threading.Event, done: list[int]) -> None:
-    """One background expert: next -> submit (the batch in its shown order) until ``stop``."""
+def shown_order(task) -> dict:
+    """A ranking answer: the batch in the order it was shown."""
+    return {"ordering": [row.item_id for row in task.task_items.all()], "ties": []}
+
+
+def submit_loop(project, expert, stop: threading.Event, done: list[int], answer=shown_order) -> None:
+    """One background expert: next -> submit ``answer(task)`` until ``stop``."""
     from django.db import connection
 
     from annotations.services import do_issue_next_task, do_submit_judgement
@@ -119,8 +124,7 @@ def submit_loop(project, expert, stop: threading.Event, done: list[int]) -> None
             task = do_issue_next_task(project, expert=expert, rng=rng)
             if task is None:
                 return
-            ordering = [row.item_id for row in task.task_items.all()]
-            do_submit_judgement(task.pk, expert=expert, answer={"ordering": ordering, "ties": []})
+            do_submit_judgement(task.pk, expert=expert, answer=answer(task))
             done[0] += 1
     finally:
         connection.close()

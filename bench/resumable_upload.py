@@ -118,6 +118,10 @@ def main() -> None:
             response.raise_for_status()
             return base + response.headers["Location"]
 
+        def send(location: str, offset: int, data: bytes):
+            octets = {**headers, "Upload-Offset": str(offset), "Content-Type": "application/offset+octet-stream"}
+            return session.patch(location, data=data, headers=octets, timeout=600)
+
         # 1. The resumable path: 8 MiB chunks, one request each.
         location = create()
         started = time.perf_counter()
@@ -125,16 +129,7 @@ def main() -> None:
             offset = 0
             while offset < size:
                 data = handle.read(chunk)
-                response = session.patch(
-                    location,
-                    data=data,
-                    headers={
-                        **headers,
-                        "Upload-Offset": str(offset),
-                        "Content-Type": "application/offset+octet-stream",
-                    },
-                    timeout=600,
-                )
+                response = send(location, offset, data)
                 assert response.status_code == 204, response.text
                 offset = int(response.headers["Upload-Offset"])
         chunked = time.perf_counter() - started
@@ -177,16 +172,7 @@ def main() -> None:
                     time.sleep(0.5)
                     offset = int(session.head(location, headers=headers, timeout=30).headers["Upload-Offset"])
                     continue
-                response = session.patch(
-                    location,
-                    data=data,
-                    headers={
-                        **headers,
-                        "Upload-Offset": str(offset),
-                        "Content-Type": "application/offset+octet-stream",
-                    },
-                    timeout=600,
-                )
+                response = send(location, offset, data)
                 sent += len(data)
                 assert response.status_code == 204, response.text
                 offset = int(response.headers["Upload-Offset"])

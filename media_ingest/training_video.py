@@ -71,9 +71,10 @@ def store_training_video(project: Project, upload: object) -> str:
             for chunk in upload.chunks():  # type: ignore[attr-defined]
                 out.write(chunk)
         kept = source if not transcode(source, target) else target
-        digest = hashlib.sha256(kept.read_bytes()).hexdigest()
-        name = f"training/{digest[:2]}/{digest}.mp4"
-        if not default_storage.exists(name):
-            with kept.open("rb") as handle:
+        with kept.open("rb") as handle:
+            digest = hashlib.file_digest(handle, "sha256").hexdigest()  # streamed, not read whole
+            name = f"training/{digest[:2]}/{digest}.mp4"
+            if not default_storage.exists(name):
+                handle.seek(0)
                 default_storage.save(name, File(handle))
     return name

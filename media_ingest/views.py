@@ -37,9 +37,28 @@ def clip_file(request: HttpRequest, code: str, name: str) -> HttpResponseBase:
     clip = clip_visible_to(request.user, code)
     if clip is None:
         raise Http404("No such file")
-    storage_name = f"{clip.storage_prefix}/{name}"
     content_type = CONTENT_TYPES[name[name.rindex(".") :]]
     etag = f'"{code[:16]}-{name.replace("/", "-")}"'
+    return _serve(request, f"{clip.storage_prefix}/{name}", content_type, etag=etag, cache_control=CACHE_CONTROL)
+
+
+@require_safe
+def training_video(request: HttpRequest, slug: str) -> HttpResponseBase:
+    """A project's uploaded training video, to its members (and staff) only; 404 otherwise. The
+    URL stays when the video is replaced: revalidated hourly by its (content) ETag."""
+    project = Project.objects.filter(slug=slug).exclude(training_video_name="").first()
+    if project is None or not (request.user.is_staff or is_member(request.user, project)):
+        raise Http404("No such file")
+    name = project.training_video_name
+    etag = f'"{name.rsplit("/", 1)[-1][:16]}"'
+    return _serve(request, name, "video/mp4", etag=etag, cache_control="private, max-age=3600")
+
+
+def _serve(
+    request: HttpRequest, storage_name: str, content_type: str, *, etag: str, cache_control: str
+) -> HttpResponseBase:
+    """A private file: 304 on a matching ETag; nginx sends it in production (X-Accel-Redirect),
+    Django with Range support otherwise."""
     if etag in request.headers.get("If-None-Match", ""):
         response: HttpResponseBase = HttpResponse(status=304)
     elif settings.UNITY_MEDIA_SERVING == "x-accel":
@@ -47,26 +66,8 @@ def clip_file(request: HttpRequest, code: str, name: str) -> HttpResponseBase:
         response["X-Accel-Redirect"] = settings.UNITY_X_ACCEL_PREFIX.rstrip("/") + "/" + storage_name
     else:
         response = _file_response(request, storage_name, content_type)
-    response["Cache-Control"] = CACHE_CONTROL
+    response["Cache-Control"] = cache_control
     response["ETag"] = etag
-    response["X-Content-Type-Options"] = "nosniff"
-    patch_vary_headers(response, ["Cookie"])
-    return response
-
-
-@require_safe
-def training_video(request: HttpRequest, slug: str) -> HttpResponseBase:
-    """A project's uploaded training video, to its members (and staff) only; 404 otherwise."""
-    project = Project.objects.filter(slug=slug).exclude(training_video_name="").first()
-    if project is None or not (request.user.is_staff or is_member(request.user, project)):
-        raise Http404("No such file")
-    name = project.training_video_name
-    if settings.UNITY_MEDIA_SERVING == "x-accel":
-        response: HttpResponseBase = HttpResponse(content_type="video/mp4")
-        response["X-Accel-Redirect"] = settings.UNITY_X_ACCEL_PREFIX.rstrip("/") + "/" + name
-    else:
-        response = _file_response(request, name, "video/mp4")
-    response["Cache-Control"] = "private, max-age=3600"
     response["X-Content-Type-Options"] = "nosniff"
     patch_vary_headers(response, ["Cookie"])
     return response

@@ -151,13 +151,21 @@ class ProjectAdmin(admin.ModelAdmin):
                 obj.save(update_fields=["training_video_name"])
                 messages.success(request, "Training video transcoded and saved.")
 
-    def change_view(self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict | None = None):
-        project = Project.objects.filter(pk=object_id).first() if str(object_id).isdigit() else None
-        if request.method == "GET" and project is not None and project.status == Project.Status.OPEN:
+    def render_change_form(  # noqa: PLR0917 - Django's signature
+        self,
+        request: HttpRequest,
+        context: dict,
+        add: bool = False,
+        change: bool = False,
+        form_url: str = "",
+        obj: Project | None = None,
+    ):
+        # The project the admin already loaded; on a GET only (after a save, the list shows).
+        if request.method == "GET" and obj is not None and obj.status == Project.Status.OPEN:
             for check in PROJECT_WARNINGS:
-                if warning := check(project):
+                if warning := check(obj):
                     messages.warning(request, f"Experts cannot get tasks yet: {warning}")
-        return super().change_view(request, object_id, form_url, extra_context)
+        return super().render_change_form(request, context, add, change, form_url, obj)
 
     @admin.display(description="members", ordering="member_total")
     def member_count(self, project: Project) -> int:

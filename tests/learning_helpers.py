@@ -3,7 +3,6 @@ grey arrays stored where ingest stores them, answered through the real services.
 
 from __future__ import annotations
 
-import hashlib
 import io
 
 import numpy as np
@@ -15,32 +14,22 @@ from media_ingest.models import Clip, ProjectItem
 from media_ingest.synthetic_views import VIEWS, ViewPool, sample_pool
 from projects.models import Project
 from projects.services import do_add_member
+from tests.factories import ready_clip
 from tests.support import make_project
 
 VIEW_SCHEMA = {"classes": [{"key": view.lower(), "name": view, "description": view} for view in VIEWS]}
 
 
 def store_clip(seed: str, frames: np.ndarray, *, study: str, side: int = 112) -> Clip:
-    """A ready clip whose grey array is ``frames`` ``[n, 112, 112]``, shown at ``side`` pixels."""
-    code = hashlib.sha256(seed.encode()).hexdigest()
-    prefix = f"{code[:2]}/{code[2:4]}/{code}"
+    """A ready clip (``tests.factories.ready_clip``) whose grey array is ``frames`` ``[n, 112,
+    112]``, stored where ingest stores it, shown at ``side`` pixels."""
+    clip = ready_clip(seed, frames=len(frames), width=side, height=side)
     buffer = io.BytesIO()
     np.save(buffer, np.ascontiguousarray(frames, dtype=np.uint8), allow_pickle=False)
-    name = default_storage.save(f"{prefix}/array.npy", ContentFile(buffer.getvalue()))
-    return Clip.objects.create(
-        code=code,
-        status=Clip.Status.READY,
-        frame_count=len(frames),
-        frame_rate=30.0,
-        rows=side,
-        columns=side,
-        study_key=study,
-        storage_prefix=prefix,
-        video_name=f"{prefix}/video.mp4",
-        poster_name=f"{prefix}/poster.jpg",
-        frames_manifest_name=f"{prefix}/frames/manifest.json",
-        array_name=name,
-    )
+    clip.array_name = default_storage.save(f"{clip.storage_prefix}/array.npy", ContentFile(buffer.getvalue()))
+    clip.study_key = study
+    clip.save(update_fields=["array_name", "study_key"])
+    return clip
 
 
 def views_project(n: int, *experts, slug: str, seed: int = 0, **fields) -> tuple[Project, ViewPool, list[ProjectItem]]:
