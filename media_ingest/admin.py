@@ -56,6 +56,21 @@ def _shown_name(local: str, names: list[str]) -> str:
     return local
 
 
+def uploader_config(projects: QuerySet[Project]) -> dict[str, object]:
+    """What the resumable upload page (static/unity/uploader.js) needs to know."""
+    return {
+        "projects": [{"slug": p.slug, "name": p.title} for p in projects.order_by("title")],
+        "endpoint": reverse("tus_create", args=["x"]).removesuffix("x/"),
+        "jobsApi": reverse("api_ingest_jobs", args=["__slug__"]),
+        "chunkBytes": settings.UNITY_UPLOAD_CHUNK_BYTES,
+        "parallel": settings.UNITY_UPLOAD_PARALLEL,
+        # Then every minute: a laptop closed for an hour resumes by itself when opened.
+        "retryDelays": [0, 1000, 3000, 5000, 10000, 20000, *([60000] * 60)],
+        "stalledRetryMs": 30000,
+        "pollMs": 2000,
+    }
+
+
 @admin.register(IngestJob)
 class IngestJobAdmin(admin.ModelAdmin):
     list_display = ["source_name", "project", "status", "short_error", "clip_link", "attempts", "created_at"]
@@ -116,8 +131,11 @@ class IngestJobAdmin(admin.ModelAdmin):
         context = {
             **self.admin_site.each_context(request),
             "form": form,
+            "form_max_files": settings.DATA_UPLOAD_MAX_NUMBER_FILES,
             "title": "Upload DICOM",
             "opts": self.model._meta,
+            "jobs_url": reverse("admin:media_ingest_ingestjob_changelist"),
+            "uploader_config": uploader_config(form.fields["project"].queryset),
         }
         return TemplateResponse(request, "admin/media_ingest/upload.html", context)
 

@@ -101,7 +101,12 @@ class ProjectIngestJobsView(_IngestAPIView):
             return _error("invalid", data.errors, 400)
         query = data.validated_data
         jobs = ingest_jobs_page(
-            project, batch=query["batch"], status=query["status"], before=query.get("before"), limit=query["limit"]
+            project,
+            batch=query["batch"],
+            status=query["status"],
+            before=query.get("before"),
+            limit=query["limit"],
+            ids=query.get("ids"),
         )
         following = jobs[-1].pk if len(jobs) == query["limit"] else None
         return Response({"jobs": [job_payload(job) for job in jobs], "next_before": following})

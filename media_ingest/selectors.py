@@ -31,10 +31,14 @@ def clip_visible_to(user: AbstractBaseUser | AnonymousUser, code: str) -> Clip |
     return clips.distinct().first()
 
 
-def ingest_jobs_page(project: Project, *, batch: str, status: str, before: int | None, limit: int) -> list[IngestJob]:
-    """Newest first, at most ``limit`` jobs of ``project`` (and ``batch``/``status`` when given)
-    with ids below ``before``: keyset pages that stay cheap however many jobs a project has."""
+def ingest_jobs_page(
+    project: Project, *, batch: str, status: str, before: int | None, limit: int, ids: list[int] | None = None
+) -> list[IngestJob]:
+    """Newest first, at most ``limit`` jobs of ``project`` (and ``batch``/``status``/``ids`` when
+    given) with ids below ``before``: keyset pages that stay cheap however many jobs a project has."""
     jobs = IngestJob.objects.filter(project=project).select_related("clip").order_by("-pk")
+    if ids is not None:
+        jobs = jobs.filter(pk__in=ids)
     if batch:
         jobs = jobs.filter(batch=batch)
     if status:

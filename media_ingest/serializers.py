@@ -25,6 +25,14 @@ class JobListInSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=IngestJob.Status.choices, required=False, allow_blank=True, default="")
     before = serializers.IntegerField(required=False, min_value=1, help_text="Jobs with a smaller id (next page).")
     limit = serializers.IntegerField(required=False, min_value=1, max_value=PAGE_MAX, default=PAGE_DEFAULT)
+    ids = serializers.RegexField(
+        r"^\d{1,12}(,\d{1,12}){0,199}$",
+        required=False,
+        help_text="Only these jobs: up to 200 ids, comma-separated (an upload page following its files).",
+    )
+
+    def validate_ids(self, value: str) -> list[int]:
+        return [int(part) for part in value.split(",")]
 
 
 def job_payload(job: IngestJob) -> dict[str, object]:

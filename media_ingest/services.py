@@ -35,6 +35,7 @@ def do_create_ingest_jobs(
     batch: str = "",
     queue: bool = True,
     first_position: int = 1,
+    label: str = "",
 ) -> list[IngestJob]:
     """Stage every file under ``paths`` (folders and zips expanded) into the private store and
     create one job per file; each queued job goes to the media queue after commit. Files refused
@@ -42,7 +43,9 @@ def do_create_ingest_jobs(
     The source files are only read. May be called inside a transaction. With ``queue=False``
     nothing is queued: the caller runs the jobs (``manage.py ingest`` does, for its progress bar).
     ``first_position``: where this call's files start in the batch (the DICOM receiver adds one
-    instance at a time to its association's batch)."""
+    instance at a time to its association's batch). ``label``: name every job of this call after
+    one place in the batch instead (a resumable upload's position: ``file 0003``, or ``file 0003
+    entry 0012`` for the files of a zip), so a zip's files never take other uploads' positions."""
     batch = batch or timezone.now().strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6]
     staged = list(stage_paths(paths, folder=private_root() / "staging" / batch))
     jobs = []
@@ -51,7 +54,10 @@ def do_create_ingest_jobs(
             # File and folder names often carry patient names (PACS exports): the database keeps
             # only the file's position in its batch. The name stays in memory for the caller
             # (``local_name``: manage.py ingest prints it to the admin's own terminal).
-            job = IngestJob(project=project, batch=batch, source_name=source_label(position), created_by=created_by)
+            name = source_label(position)
+            if label:
+                name = label if len(staged) == 1 else f"{label} entry {position - first_position + 1:04d}"
+            job = IngestJob(project=project, batch=batch, source_name=name, created_by=created_by)
             job.local_name = item.name
             if item.error:
                 job.status = IngestJob.Status.FAILED

@@ -5,14 +5,17 @@ token, as the admin's browser sends it).
     OPTIONS /ingest/uploads/<slug>/          what the server speaks, its maximum size
     POST    /ingest/uploads/<slug>/          Upload-Length (+ Upload-Metadata "batch <b64>") -> 201 Location
     HEAD    /ingest/uploads/u/<id>           Upload-Offset: how much arrived (resume from there)
+    GET     /ingest/uploads/u/<id>           JSON: offset, length, and once complete the jobs it became
     PATCH   /ingest/uploads/u/<id>           Upload-Offset + bytes (application/offset+octet-stream)
     DELETE  /ingest/uploads/u/<id>           give up: the bytes are deleted
 
 A chunk is streamed to ``private/uploads/<id>.part`` in 1 MiB blocks (never held in memory) and
 the offset is saved even when the connection drops mid-chunk, so a client resends only what did
 not arrive. Clients send chunks of a few MiB, so no web worker is held for long. When the last
-byte arrives the file becomes an ingest job in its batch (``do_create_ingest_jobs``); the PATCH
-answers with ``X-Ingest-Job`` and ``X-Ingest-Status`` (a refusal at staging: the job's error).
+byte arrives the file becomes an ingest job in its batch (``do_create_ingest_jobs``; a zip, one
+job per file inside, named ``file 0003 entry 0012`` after the upload's place); that PATCH answers
+200 with the jobs as JSON (a zip entry's name included, for the admin's page only) and
+``X-Ingest-Job``/``X-Ingest-Status`` for the first (a refusal at staging: the job's error).
 At most ``MAX_OPEN_UPLOADS`` unfinished uploads per user (429 past it). No file name is stored.
 """
 
@@ -23,15 +26,16 @@ import logging
 import uuid
 
 from django.db import transaction
-from django.http import HttpRequest, HttpResponse
+from django.db.models import Q
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from media_ingest import conf
-from media_ingest.models import Upload
+from media_ingest.models import IngestJob, Upload
 from media_ingest.processing import private_root
-from media_ingest.services import do_create_ingest_jobs
+from media_ingest.services import do_create_ingest_jobs, source_label
 from projects.models import Project
 
 logger = logging.getLogger(__name__)
@@ -97,6 +101,8 @@ def create(request: HttpRequest, slug: str) -> HttpResponse:
     batch = _metadata(request.headers.get("Upload-Metadata", "")).get("batch", "")[:40]
     batch = "".join(c for c in batch if c.isalnum() or c in "-_") or f"upload-{uuid.uuid4().hex[:12]}"
     with transaction.atomic():
+        # A page sends a few files at once: places in a batch are handed out one at a time.
+        Project.objects.select_for_update().filter(pk=project.pk).first()
         position = Upload.objects.filter(batch=batch).count() + 1
         upload = Upload.objects.create(
             project=project, created_by=request.user, batch=batch, position=position, length=length
@@ -110,7 +116,7 @@ def create(request: HttpRequest, slug: str) -> HttpResponse:
     return response
 
 
-@require_http_methods(["HEAD", "PATCH", "DELETE"])
+@require_http_methods(["GET", "HEAD", "PATCH", "DELETE"])
 def upload(request: HttpRequest, upload_id: uuid.UUID) -> HttpResponse:
     if refusal := _staff(request):
         return refusal
@@ -126,6 +132,8 @@ def upload(request: HttpRequest, upload_id: uuid.UUID) -> HttpResponse:
         response["Upload-Offset"] = str(found.offset)
         response["Upload-Length"] = str(found.length)
         return response
+    if request.method == "GET":
+        return _outcome(found, _jobs_of(found) if found.finished_at else [])
     return _patch(request, found)
 
 
@@ -147,18 +155,44 @@ def _patch(request: HttpRequest, found: Upload) -> HttpResponse:
         written, broken = _append(request, locked)
         locked.offset += written
         locked.save(update_fields=["offset"])
+        # Finished under the row's lock: a repeated last chunk can never stage the file twice.
+        jobs = _finish(locked) if locked.offset == locked.length else []
     if broken:
         logger.info("upload %s: connection dropped at %s of %s bytes", locked.pk, locked.offset, locked.length)
         return _refuse(400, "The connection dropped: resume from Upload-Offset.")
-    response = _tus(HttpResponse(status=204))
-    response["Upload-Offset"] = str(locked.offset)
-    if locked.offset == locked.length:
-        job = _finish(locked)
-        response["X-Ingest-Job"] = str(job.pk)
-        response["X-Ingest-Status"] = job.status
-        if job.error:
-            response["X-Ingest-Error"] = job.error[:300]
+    if locked.offset < locked.length:
+        response = _tus(HttpResponse(status=204))
+        response["Upload-Offset"] = str(locked.offset)
+        return response
+    # The last chunk answers what became of the file: its jobs (a zip gives one per file inside,
+    # with the entry's name: shown in the admin's browser, never stored).
+    response = _outcome(locked, jobs)
+    if jobs:
+        response["X-Ingest-Job"] = str(jobs[0].pk)
+        response["X-Ingest-Status"] = str(jobs[0].status)
+        if jobs[0].error:
+            response["X-Ingest-Error"] = jobs[0].error[:300]
     return response
+
+
+def _outcome(upload: Upload, jobs: list[IngestJob]) -> HttpResponse:
+    rows = []
+    for job in jobs:
+        _, _, entry = getattr(job, "local_name", "").partition(":")
+        rows.append(
+            {"id": job.pk, "source_name": job.source_name, "entry": entry, "status": job.status, "error": job.error}
+        )
+    body = {"batch": upload.batch, "position": upload.position, "offset": upload.offset, "length": upload.length}
+    response = _tus(JsonResponse({**body, "complete": upload.finished_at is not None, "jobs": rows}))
+    response["Upload-Offset"] = str(upload.offset)
+    return response
+
+
+def _jobs_of(upload: Upload) -> list[IngestJob]:
+    """The jobs a finished upload became (asked again after the last chunk's answer was lost)."""
+    label = source_label(upload.position)
+    in_batch = IngestJob.objects.filter(project_id=upload.project_id, batch=upload.batch).order_by("pk")
+    return list(in_batch.filter(Q(source_name=label) | Q(source_name__startswith=f"{label} entry ")))
 
 
 def _append(request: HttpRequest, upload: Upload) -> tuple[int, bool]:
@@ -184,11 +218,18 @@ def _append(request: HttpRequest, upload: Upload) -> tuple[int, bool]:
     return written, short
 
 
-def _finish(upload: Upload):
+def _finish(upload: Upload) -> list:
     path = part_path(upload)
-    [job] = do_create_ingest_jobs(
-        upload.project, paths=[path], created_by=upload.created_by, batch=upload.batch, first_position=upload.position
+    jobs = do_create_ingest_jobs(
+        upload.project,
+        paths=[path],
+        created_by=upload.created_by,
+        batch=upload.batch,
+        first_position=upload.position,
+        label=source_label(upload.position),
     )
     path.unlink(missing_ok=True)
-    Upload.objects.filter(pk=upload.pk).update(job=job, finished_at=timezone.now())
-    return job
+    upload.job = jobs[0] if jobs else None
+    upload.finished_at = timezone.now()
+    upload.save(update_fields=["job", "finished_at"])
+    return jobs

@@ -4,6 +4,8 @@ the missing bytes sent again, and becomes an ingest job of its batch when comple
 from __future__ import annotations
 
 import base64
+import io
+import zipfile
 
 import pytest
 from django.test import Client
@@ -63,8 +65,10 @@ def test_a_file_in_chunks_with_a_dropped_connection_becomes_a_job(
     assert patch(client, location, third, data[third : third + half]).status_code == 204
     with django_capture_on_commit_callbacks(execute=True):
         last = patch(client, location, third + half, data[third + half :])
-    assert last.status_code == 204 and last["Upload-Offset"] == str(len(data))
+    assert last.status_code == 200 and last["Upload-Offset"] == str(len(data))
+    [answered] = last.json()["jobs"]
     job = IngestJob.objects.get(pk=int(last["X-Ingest-Job"]))
+    assert answered["id"] == job.pk and answered["source_name"] == "file 0001"
     job.refresh_from_db()
     assert job.status == IngestJob.Status.READY, job.error
     assert (job.batch, job.source_name) == ("study-7", "file 0001")
@@ -84,7 +88,7 @@ def test_refusals(client, admin_user, expert_a, project, monkeypatch):
     response = client.generic("PATCH", location, data=b"abc", content_type="text/plain", HTTP_UPLOAD_OFFSET="0")
     assert response.status_code == 415
     # More bytes than announced are cut at the length.
-    assert patch(client, location, 0, b"y" * 150).status_code == 204
+    assert patch(client, location, 0, b"y" * 150).status_code == 200
     assert Upload.objects.get().offset == 100
     monkeypatch.setattr(tus, "MAX_OPEN_UPLOADS", 1)
     create(client, project, 50)
@@ -128,5 +132,63 @@ def test_a_connection_dropped_mid_chunk_keeps_what_arrived(live_server, admin_us
         time.sleep(0.1)
     assert Upload.objects.get().offset == 250_000
     assert head_offset(client, location) == 250_000
-    assert patch(client, location, 250_000, b"z" * 350_000).status_code == 204
+    assert patch(client, location, 250_000, b"z" * 350_000).status_code == 200
     assert Upload.objects.get().finished_at is not None
+
+
+def test_a_zip_in_chunks_becomes_one_job_per_file_named_after_its_place(
+    client, admin_user, project, tmp_path, django_capture_on_commit_callbacks
+):
+    """A zip arriving through the resumable path: one job per file inside, named after the
+    upload's place in its batch (so the next upload's place is free), the entries' names in the
+    last chunk's answer only; asked again later (the answer was lost), the same jobs."""
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as zf:
+        for n in (1, 2):
+            path = tmp_path / f"{n}.dcm"
+            write_synthetic_echo(path, frames=3, rows=64, columns=80, seed=70 + n)
+            zf.writestr(f"QZENTRY/IMG{n}.dcm", path.read_bytes())
+        zf.writestr("QZENTRY/notes.txt", b"not an image")
+    data = archive.getvalue()
+    client.force_login(admin_user)
+    first = create(client, project, 10, batch="b-zip")
+    location = create(client, project, len(data), batch="b-zip")
+    with django_capture_on_commit_callbacks(execute=True):
+        last = patch(client, location, 0, data)
+    assert last.status_code == 200, last.content
+    answer = last.json()
+    assert (answer["batch"], answer["position"], answer["complete"]) == ("b-zip", 2, True)
+    assert [(j["source_name"], j["entry"]) for j in answer["jobs"]] == [
+        ("file 0002 entry 0001", "QZENTRY/IMG1.dcm"),
+        ("file 0002 entry 0002", "QZENTRY/IMG2.dcm"),
+        ("file 0002 entry 0003", "QZENTRY/notes.txt"),
+    ]
+    statuses = dict(IngestJob.objects.values_list("source_name", "status"))
+    assert statuses == {
+        "file 0002 entry 0001": "ready",
+        "file 0002 entry 0002": "ready",
+        "file 0002 entry 0003": "failed",
+    }
+    assert not any("QZENTRY" in repr(row) for row in IngestJob.objects.values())
+    # The answer asked again: the same jobs (without the entries' names, which were not kept).
+    again = client.get(location).json()
+    assert [j["id"] for j in again["jobs"]] == [j["id"] for j in answer["jobs"]]
+    assert {j["entry"] for j in again["jobs"]} == {""}
+    # The same last chunk again is refused: the file is never staged twice.
+    assert patch(client, location, len(data), b"x").status_code == 409
+    assert IngestJob.objects.count() == 3
+    # The other upload of the batch keeps its own place.
+    assert client.get(first).json()["jobs"] == [] and client.get(first).json()["complete"] is False
+    with django_capture_on_commit_callbacks(execute=True):
+        assert patch(client, first, 0, b"0123456789").json()["jobs"][0]["source_name"] == "file 0001"
+
+
+def test_the_job_api_follows_chosen_jobs(client, admin_user, project, tmp_path, django_capture_on_commit_callbacks):
+    client.force_login(admin_user)
+    locations = [create(client, project, 4, batch="b-ids") for _ in range(3)]
+    with django_capture_on_commit_callbacks(execute=True):
+        ids = [patch(client, where, 0, b"abcd").json()["jobs"][0]["id"] for where in locations]
+    response = client.get(f"/api/projects/{project.slug}/ingest-jobs", {"ids": f"{ids[0]},{ids[2]}"})
+    assert response.status_code == 200
+    assert sorted(job["id"] for job in response.json()["jobs"]) == [ids[0], ids[2]]
+    assert client.get(f"/api/projects/{project.slug}/ingest-jobs", {"ids": "1,x"}).status_code == 400

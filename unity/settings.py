@@ -311,6 +311,10 @@ DATA_UPLOAD_MAX_NUMBER_FILES = env_int("UNITY_MAX_UPLOAD_FILES", 10_000, minimum
 # Bodies (files aside) above this are refused: the JSON API answers 413 (unity/rest.py).
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 UNITY_MAX_UPLOAD_BYTES = env_int("UNITY_MAX_UPLOAD_BYTES", 2 * 1024**3, minimum=1)
+# The admin's resumable upload page (tus): bytes per chunk (one request each: a web worker is held
+# for one chunk, not one file) and files sent at once per page.
+UNITY_UPLOAD_CHUNK_BYTES = env_int("UNITY_UPLOAD_CHUNK_BYTES", 16 * 1024 * 1024, minimum=64 * 1024)
+UNITY_UPLOAD_PARALLEL = env_int("UNITY_UPLOAD_PARALLEL", 2, minimum=1)
 
 # --- Security ----------------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True
