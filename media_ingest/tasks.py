@@ -9,6 +9,7 @@ from media_ingest.errors import TransientIngestError
 from media_ingest.memory import memory_budget
 from media_ingest.processing import do_fail_ingest_job, do_process_ingest_job, do_requeue_ingest_job
 from media_ingest.selectors import stale_queued_job_ids
+from media_ingest.upload_store import do_expire_uploads
 
 
 def retry_countdown(retries: int) -> int:
@@ -44,3 +45,9 @@ def requeue_stale_ingest_jobs() -> int:
     for job_id in stale:
         process_ingest_job.delay(job_id)
     return len(stale)
+
+
+@shared_task(acks_late=True)
+def expire_uploads() -> int:
+    """Periodic (beat): delete resumable uploads abandoned half-way, with their bytes."""
+    return do_expire_uploads()

@@ -16,7 +16,9 @@ byte arrives the file becomes an ingest job in its batch (``do_create_ingest_job
 job per file inside, named ``file 0003 entry 0012`` after the upload's place); that PATCH answers
 200 with the jobs as JSON (a zip entry's name included, for the admin's page only) and
 ``X-Ingest-Job``/``X-Ingest-Status`` for the first (a refusal at staging: the job's error).
-At most ``MAX_OPEN_UPLOADS`` unfinished uploads per user (429 past it). No file name is stored.
+At most ``MAX_OPEN_UPLOADS`` unfinished uploads per user (429 past it); unfinished uploads idle
+for ``UNITY_UPLOAD_EXPIRY_HOURS`` are deleted (``upload_store.do_expire_uploads``, hourly in
+beat). No file name is stored.
 """
 
 from __future__ import annotations
@@ -34,8 +36,8 @@ from django.views.decorators.http import require_http_methods
 
 from media_ingest import conf
 from media_ingest.models import IngestJob, Upload
-from media_ingest.processing import private_root
 from media_ingest.services import do_create_ingest_jobs, source_label
+from media_ingest.upload_store import part_path
 from projects.models import Project
 
 logger = logging.getLogger(__name__)
@@ -59,10 +61,6 @@ def _staff(request: HttpRequest) -> HttpResponse | None:
     if not request.user.is_authenticated or not request.user.is_staff:
         return _refuse(404, "Not found.")
     return None
-
-
-def part_path(upload: Upload):
-    return private_root() / "uploads" / f"{upload.pk}.part"
 
 
 def _metadata(header: str) -> dict[str, str]:

@@ -192,3 +192,34 @@ def test_the_job_api_follows_chosen_jobs(client, admin_user, project, tmp_path, 
     assert response.status_code == 200
     assert sorted(job["id"] for job in response.json()["jobs"]) == [ids[0], ids[2]]
     assert client.get(f"/api/projects/{project.slug}/ingest-jobs", {"ids": "1,x"}).status_code == 400
+
+
+def test_uploads_abandoned_half_way_are_deleted_with_their_bytes(client, admin_user, project, settings):
+    """A page closed and never opened again: after UNITY_UPLOAD_EXPIRY_HOURS without a byte the
+    upload and its part file go (they also count against the open-upload limit); an upload that
+    received bytes lately stays, however old, and so does a finished one."""
+    import os
+    import time
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from media_ingest.tasks import expire_uploads
+
+    settings.UNITY_UPLOAD_EXPIRY_HOURS = 72
+    client.force_login(admin_user)
+    abandoned, lively, done = (create(client, project, 100) for _ in range(3))
+    assert patch(client, abandoned, 0, b"a" * 40).status_code == 204
+    assert patch(client, lively, 0, b"b" * 40).status_code == 204
+    assert patch(client, done, 0, b"c" * 100).status_code == 200
+    four_days_ago = timezone.now() - timedelta(days=4)
+    Upload.objects.update(created_at=four_days_ago)
+    by_location = {where: Upload.objects.get(pk=where.rsplit("/", 1)[1]) for where in (abandoned, lively, done)}
+    old = time.time() - 4 * 24 * 3600
+    os.utime(tus.part_path(by_location[abandoned]), (old, old))
+    assert expire_uploads() == 1
+    assert not Upload.objects.filter(pk=by_location[abandoned].pk).exists()
+    assert not tus.part_path(by_location[abandoned]).exists()
+    assert Upload.objects.filter(pk__in=[by_location[lively].pk, by_location[done].pk]).count() == 2
+    assert head_offset(client, lively) == 40
+    assert client.head(abandoned, HTTP_TUS_RESUMABLE="1.0.0").status_code == 404

@@ -164,6 +164,7 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "expire-overdue-tasks": {"task": "annotations.tasks.expire_overdue_tasks", "schedule": 60.0},
     "close-due-rating-periods": {"task": "ranking.tasks.close_due_rating_periods", "schedule": 300.0},
     "requeue-stale-ingest-jobs": {"task": "media_ingest.tasks.requeue_stale_ingest_jobs", "schedule": 300.0},
+    "expire-uploads": {"task": "media_ingest.tasks.expire_uploads", "schedule": 3600.0},
     "refresh-quality-dashboards": {"task": "quality.tasks.refresh_dashboards", "schedule": 60.0},
     "check-retrains": {"task": "activelearning.tasks.check_retrains", "schedule": 300.0},
 }
@@ -315,6 +316,8 @@ UNITY_MAX_UPLOAD_BYTES = env_int("UNITY_MAX_UPLOAD_BYTES", 2 * 1024**3, minimum=
 # for one chunk, not one file) and files sent at once per page.
 UNITY_UPLOAD_CHUNK_BYTES = env_int("UNITY_UPLOAD_CHUNK_BYTES", 16 * 1024 * 1024, minimum=64 * 1024)
 UNITY_UPLOAD_PARALLEL = env_int("UNITY_UPLOAD_PARALLEL", 2, minimum=1)
+# Unfinished resumable uploads that received nothing for this long are deleted with their bytes.
+UNITY_UPLOAD_EXPIRY_HOURS = env_int("UNITY_UPLOAD_EXPIRY_HOURS", 72, minimum=1)
 
 # --- Security ----------------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True
