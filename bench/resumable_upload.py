@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -67,28 +68,32 @@ def chromium_pids() -> list[int]:
     return found
 
 
-def browser_upload(chromium, base: str, cookie: str, slug: str, source: Path, *, proxy=None) -> tuple[float, float]:
-    """Choose ``source`` on the upload page and wait until all of it is sent; seconds from the
-    choice, and the CPU seconds Chromium's processes spent. With ``proxy``, every connection is cut for two seconds when 40% has arrived."""
+def browser_upload(
+    chromium, base: str, cookie: str, slug: str, sources: list[Path], *, proxy=None
+) -> tuple[float, float]:
+    """Choose ``sources`` on the upload page and wait until all of them are sent; seconds from
+    the choice, and the CPU seconds Chromium's processes spent. With ``proxy``, every connection
+    is cut for two seconds when 40% has been sent."""
     context = chromium.new_context()
     host = base.split("//")[1].split(":", maxsplit=1)[0]
     context.add_cookies([{"name": "sessionid", "value": cookie, "domain": host, "path": "/"}])
     page = context.new_page()
     page.goto(base + PAGE)
     page.select_option("#ru-project", slug)
-    size = source.stat().st_size
+    size = sum(source.stat().st_size for source in sources)
     browser_cpu = cpu_seconds(chromium_pids())
     started = time.perf_counter()
-    page.set_input_files("#ru-files", str(source))
+    page.set_input_files("#ru-files", [str(source) for source in sources])
     cut = proxy is None
     while True:
-        state, sent = page.evaluate(
-            "() => { const r = document.querySelector('#ru-rows tr'); return r ? [r.dataset.state, r.cells[3].firstChild.value] : ['', 0]; }"
+        states, sent = page.evaluate(
+            """() => { const rows = Array.from(document.querySelectorAll('#ru-rows tr'));
+                return [rows.map((r) => r.dataset.state), rows.reduce((n, r) => n + r.cells[3].firstChild.value, 0)]; }"""
         )
-        if state in SENT_STATES:
+        if len(states) == len(sources) and all(state in SENT_STATES for state in states):
             break
-        if state in ("refused", "stalled"):
-            raise RuntimeError(page.evaluate("() => document.querySelector('#ru-rows tr').textContent"))
+        if any(state in ("refused", "stalled") for state in states):
+            raise RuntimeError(page.evaluate("() => document.getElementById('ru-rows').textContent"))
         if not cut and sent >= 0.4 * size:
             proxy.cut(2.0)
             cut = True
@@ -229,12 +234,22 @@ def main() -> None:
             chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
             try:
                 server_cpu = cpu_seconds([server.pid])
-                in_browser, in_browser_cpu = browser_upload(chromium, base, cookie, project.slug, source)
+                in_browser, in_browser_cpu = browser_upload(chromium, base, cookie, project.slug, [source])
                 browser_server_cpu = cpu_seconds([server.pid]) - server_cpu
                 after_browser = gunicorn_workers_peak_mb(server.pid)
                 resumed, _ = browser_upload(
-                    chromium, f"http://127.0.0.1:{proxy.port}", cookie, project.slug, source, proxy=proxy
+                    chromium, f"http://127.0.0.1:{proxy.port}", cookie, project.slug, [source], proxy=proxy
                 )
+                # The page sends two files at once: the same bytes as two files of half the size.
+                halves = [folder / "half-a.bin", folder / "half-b.bin"]
+                with source.open("rb") as whole, halves[0].open("wb") as first, halves[1].open("wb") as second:
+                    left = size // 2
+                    while left:
+                        left -= first.write(whole.read(min(CHUNK, left)))
+                    shutil.copyfileobj(whole, second, CHUNK)
+                server_cpu = cpu_seconds([server.pid])
+                two_at_once, two_cpu = browser_upload(chromium, base, cookie, project.slug, halves)
+                two_server_cpu = cpu_seconds([server.pid]) - server_cpu
             finally:
                 chromium.close()
                 proxy.close()
@@ -256,6 +271,8 @@ def main() -> None:
         ("Python tus client", chunked, after_chunked - before, f"{chunked_cpu:.1f}", "-"),
         ("browser: the upload page in Chromium", in_browser, after_browser - before, f"{browser_server_cpu:.1f}",
          f"{in_browser_cpu:.1f}"),
+        ("browser: the same bytes as two files, sent at once", two_at_once, gunicorn_workers_peak_mb(server.pid) - before,
+         f"{two_server_cpu:.1f}", f"{two_cpu:.1f}"),
     ]  # fmt: skip
     for name, seconds, growth, server_cpu_s, browser_cpu_s in rows:
         print(f"| {name} | {seconds:.1f} | {mb / seconds:.1f} | {growth:.0f} | {server_cpu_s} | {browser_cpu_s} |")
@@ -263,6 +280,7 @@ def main() -> None:
     print(
         f"browser / one curl request: {plain / in_browser:.2f}x the rate (target >= 0.8x); Python client {plain / chunked:.2f}x"
     )
+    print(f"browser, the same bytes as two files at once / one curl request: {plain / two_at_once:.2f}x the rate")
     print(f"RSS growth target < 150 MB; this machine has {os.cpu_count()} cores, shared by the browser and the server")
     print(
         f"browser resume after every connection was cut at 40%: {resent / 1e6:.2f} MB sent again "

@@ -105,11 +105,21 @@ class BrowserSession:
 
     def resize(self, width: int, height: int) -> None:
         """Resize the viewport (the window) to ``width`` x ``height`` CSS pixels, and wait until the
-        page has laid itself out and painted at that size (a window resize is asynchronous)."""
-        self._resize(width, height)
-        self.wait(
-            "([w, h]) => innerWidth === w && innerHeight === h", [width, height], what=f"a {width}x{height} window"
-        )
+        page has laid itself out and painted at that size (a window resize is asynchronous). On a
+        loaded machine WebKitGTK's window manager may settle on a stale size: ask again, twice."""
+        for attempt in range(3):
+            self._resize(width, height)
+            try:
+                self.wait(
+                    "([w, h]) => innerWidth === w && innerHeight === h",
+                    [width, height],
+                    timeout=8.0,
+                    what=f"a {width}x{height} window",
+                )
+                break
+            except AssertionError:
+                if attempt == 2:
+                    raise
         self.settle()
 
     def settle(self) -> None:
