@@ -64,6 +64,8 @@ def uploader_config(projects: QuerySet[Project]) -> dict[str, object]:
         "jobsApi": reverse("api_ingest_jobs", args=["__slug__"]),
         "chunkBytes": settings.UNITY_UPLOAD_CHUNK_BYTES,
         "parallel": settings.UNITY_UPLOAD_PARALLEL,
+        # Files of four chunks or more go as parallel parts (tus concatenation).
+        "splitFromBytes": 4 * settings.UNITY_UPLOAD_CHUNK_BYTES,
         # Then every minute: a laptop closed for an hour resumes by itself when opened.
         "retryDelays": [0, 1000, 3000, 5000, 10000, 20000, *([60000] * 60)],
         "stalledRetryMs": 30000,

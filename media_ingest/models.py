@@ -189,6 +189,10 @@ class Upload(models.Model):
     length = models.PositiveBigIntegerField()
     offset = models.PositiveBigIntegerField(default=0)
     job = models.ForeignKey(IngestJob, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # tus concatenation: a large file sent as parts in parallel ("partial", no place in a batch),
+    # then joined into one "final" upload that becomes the job(s); a part points at its final.
+    partial = models.BooleanField(default=False)
+    final = models.ForeignKey("self", null=True, blank=True, on_delete=models.CASCADE, related_name="parts")
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 

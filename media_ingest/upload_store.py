@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from django.conf import settings
+from django.db.models import Q
 from django.utils import timezone
 
 from media_ingest.models import Upload
@@ -27,7 +28,9 @@ def do_expire_uploads(*, hours: float | None = None) -> int:
     hours = settings.UNITY_UPLOAD_EXPIRY_HOURS if hours is None else hours
     cutoff = timezone.now() - timedelta(hours=hours)
     expired = 0
-    for upload in Upload.objects.filter(finished_at__isnull=True, created_at__lt=cutoff).iterator():
+    # Unfinished uploads, and parts of a file whose final upload never came.
+    waiting = Q(finished_at__isnull=True) | Q(partial=True, final__isnull=True)
+    for upload in Upload.objects.filter(waiting, created_at__lt=cutoff).iterator():
         path = part_path(upload)
         try:
             last = datetime.fromtimestamp(path.stat().st_mtime, tz=UTC)

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import base64
 import logging
+import shutil
 import uuid
 
 from django.db import transaction
@@ -83,9 +84,15 @@ def create(request: HttpRequest, slug: str) -> HttpResponse:
     if request.method == "OPTIONS":
         response = _tus(HttpResponse(status=204))
         response["Tus-Version"] = TUS_VERSION
-        response["Tus-Extension"] = "creation,termination"
+        response["Tus-Extension"] = "creation,termination,concatenation"
         response["Tus-Max-Size"] = str(limit)
         return response
+    concat = request.headers.get("Upload-Concat", "")
+    if concat.startswith("final;"):
+        return _concatenate(request, project, concat.removeprefix("final;").split())
+    partial = concat == "partial"
+    if concat and not partial:
+        return _refuse(400, "Upload-Concat must be 'partial' or 'final;<upload URLs>'.")
     try:
         length = int(request.headers.get("Upload-Length", ""))
     except ValueError:
@@ -96,15 +103,13 @@ def create(request: HttpRequest, slug: str) -> HttpResponse:
         return _refuse(413, f"The file is larger than {limit} bytes (UNITY_INGEST_MAX_FILE_BYTES).")
     if Upload.objects.filter(created_by=request.user, finished_at__isnull=True).count() >= MAX_OPEN_UPLOADS:
         return _refuse(429, f"At most {MAX_OPEN_UPLOADS} unfinished uploads at once: finish or delete some.")
-    batch = _metadata(request.headers.get("Upload-Metadata", "")).get("batch", "")[:40]
-    batch = "".join(c for c in batch if c.isalnum() or c in "-_") or f"upload-{uuid.uuid4().hex[:12]}"
-    with transaction.atomic():
-        # A page sends a few files at once: places in a batch are handed out one at a time.
-        Project.objects.select_for_update().filter(pk=project.pk).first()
-        position = Upload.objects.filter(batch=batch).count() + 1
+    batch = _batch(request)
+    if partial:  # a part of a file: no place in a batch (its final upload takes one)
         upload = Upload.objects.create(
-            project=project, created_by=request.user, batch=batch, position=position, length=length
+            project=project, created_by=request.user, batch="", position=0, length=length, partial=True
         )
+    else:
+        upload = _create_placed(project, request.user, batch=batch, length=length)
     path = part_path(upload)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.touch()
@@ -112,6 +117,78 @@ def create(request: HttpRequest, slug: str) -> HttpResponse:
     response["Location"] = f"/ingest/uploads/u/{upload.pk}"
     response["Upload-Offset"] = "0"
     return response
+
+
+def _create_placed(project: Project, user, *, batch: str, length: int, offset: int = 0) -> Upload:
+    with transaction.atomic():
+        # A page sends a few files at once: places in a batch are handed out one at a time.
+        Project.objects.select_for_update().filter(pk=project.pk).first()
+        position = Upload.objects.filter(batch=batch, partial=False).count() + 1
+        return Upload.objects.create(
+            project=project, created_by=user, batch=batch, position=position, length=length, offset=offset
+        )
+
+
+def _concatenate(request: HttpRequest, project: Project, urls: list[str]) -> HttpResponse:
+    """The final upload of parts sent in parallel: their bytes joined, in order, into one file
+    that becomes its batch's job(s). Asked again with the same parts (the answer was lost), the
+    same final upload answers."""
+    ids = []
+    for url in urls:
+        try:
+            ids.append(uuid.UUID(url.rstrip("/").rsplit("/", 1)[-1]))
+        except ValueError:
+            return _refuse(400, "Upload-Concat final lists upload URLs.")
+    if not ids or len(set(ids)) != len(ids):
+        return _refuse(400, "Upload-Concat final lists each part once.")
+    with transaction.atomic():
+        # The parts locked: the same parts sent twice at once are joined once.
+        found = Upload.objects.select_for_update().filter(
+            pk__in=ids, created_by=request.user, project=project, partial=True
+        )
+        parts = {u.pk: u for u in found.order_by("pk")}
+        if len(parts) != len(ids):
+            return _refuse(404, "No such partial upload.")
+        ordered = [parts[i] for i in ids]
+        if any(part.finished_at is None for part in ordered):
+            return _refuse(400, "Every part must be complete before the final upload.")
+        finals = {part.final_id for part in ordered}
+        if finals != {None}:
+            if len(finals) > 1:
+                return _refuse(409, "These parts belong to other final uploads.")
+            final = Upload.objects.get(pk=finals.pop())
+            response = _outcome(final, _jobs_of(final), status=201)
+            response["Location"] = f"/ingest/uploads/u/{final.pk}"
+            return response
+        if any(not part_path(part).exists() for part in ordered):
+            Upload.objects.filter(pk__in=ids).delete()
+            return _refuse(410, "A part's bytes are gone (expired): send the file again.")
+        length = sum(part.length for part in ordered)
+        if length > conf.INGEST.max_file_bytes:
+            return _refuse(
+                413, f"The file is larger than {conf.INGEST.max_file_bytes} bytes (UNITY_INGEST_MAX_FILE_BYTES)."
+            )
+        final = _create_placed(project, request.user, batch=_batch(request), length=length, offset=length)
+        target = part_path(final)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        # The first part's file becomes the final one (renamed, not copied); the others appended.
+        part_path(ordered[0]).replace(target)
+        with target.open("ab") as out:
+            for part in ordered[1:]:
+                with part_path(part).open("rb") as source:
+                    shutil.copyfileobj(source, out, BLOCK)
+        Upload.objects.filter(pk__in=ids).update(final=final)
+        jobs = _finish(final)
+    for part in ordered[1:]:
+        part_path(part).unlink(missing_ok=True)
+    response = _outcome(final, jobs, status=201)
+    response["Location"] = f"/ingest/uploads/u/{final.pk}"
+    return response
+
+
+def _batch(request: HttpRequest) -> str:
+    batch = _metadata(request.headers.get("Upload-Metadata", "")).get("batch", "")[:40]
+    return "".join(c for c in batch if c.isalnum() or c in "-_") or f"upload-{uuid.uuid4().hex[:12]}"
 
 
 @require_http_methods(["GET", "HEAD", "PATCH", "DELETE"])
@@ -154,11 +231,17 @@ def _patch(request: HttpRequest, found: Upload) -> HttpResponse:
         locked.offset += written
         locked.save(update_fields=["offset"])
         # Finished under the row's lock: a repeated last chunk can never stage the file twice.
-        jobs = _finish(locked) if locked.offset == locked.length else []
+        # A part of a file only completes: its final upload stages the joined bytes.
+        jobs = []
+        if locked.offset == locked.length and locked.partial:
+            locked.finished_at = timezone.now()
+            locked.save(update_fields=["finished_at"])
+        elif locked.offset == locked.length:
+            jobs = _finish(locked)
     if broken:
         logger.info("upload %s: connection dropped at %s of %s bytes", locked.pk, locked.offset, locked.length)
         return _refuse(400, "The connection dropped: resume from Upload-Offset.")
-    if locked.offset < locked.length:
+    if locked.offset < locked.length or locked.partial:
         response = _tus(HttpResponse(status=204))
         response["Upload-Offset"] = str(locked.offset)
         return response
@@ -173,7 +256,7 @@ def _patch(request: HttpRequest, found: Upload) -> HttpResponse:
     return response
 
 
-def _outcome(upload: Upload, jobs: list[IngestJob]) -> HttpResponse:
+def _outcome(upload: Upload, jobs: list[IngestJob], *, status: int = 200) -> HttpResponse:
     rows = []
     for job in jobs:
         _, _, entry = getattr(job, "local_name", "").partition(":")
@@ -181,7 +264,7 @@ def _outcome(upload: Upload, jobs: list[IngestJob]) -> HttpResponse:
             {"id": job.pk, "source_name": job.source_name, "entry": entry, "status": job.status, "error": job.error}
         )
     body = {"batch": upload.batch, "position": upload.position, "offset": upload.offset, "length": upload.length}
-    response = _tus(JsonResponse({**body, "complete": upload.finished_at is not None, "jobs": rows}))
+    response = _tus(JsonResponse({**body, "complete": upload.finished_at is not None, "jobs": rows}, status=status))
     response["Upload-Offset"] = str(upload.offset)
     return response
 

@@ -151,7 +151,8 @@ def test_files_and_a_zip_arrive_with_their_names_shown_on_the_page_only(upload_p
     assert [name for name in names if name.startswith(zip_place)] == [f"{zip_place} entry {n:04d}" for n in (1, 2, 3)]
 
 
-def test_a_cut_connection_and_a_closed_page_resume_without_sending_again(upload_page, tmp_path):
+def test_a_cut_connection_and_a_closed_page_resume_without_sending_again(upload_page, project, tmp_path):
+    """Files of several chunks: sent as two parts in parallel and joined (tus concatenation)."""
     browser, proxy, base = upload_page
     first = echo(tmp_path / "big1.dcm", seed=4, frames=40, rows_=240, columns=320)
     second = echo(tmp_path / "big2.dcm", seed=5, frames=40, rows_=240, columns=320)
@@ -161,44 +162,49 @@ def test_a_cut_connection_and_a_closed_page_resume_without_sending_again(upload_
 
     # A connection cut while the first file is a third of the way.
     drop(browser, [(f"{NAME_MARK} first.dcm", first)])
-    wait_offset(size // 3)
+    wait_arrived(size // 3, since=set())
     proxy.cut(2.0)
     [done] = wait_settled(browser, 1)
     assert done["state"] == "ready", done["outcome"]
     first_sent = proxy.sent
     assert first_sent < size * 1.05, f"sent {first_sent} bytes for a {size}-byte file"
+    assert Upload.objects.filter(partial=True).count() == 2, "two parts in parallel"
 
     # The page closed while the second file is a third of the way; opened again, the same file
     # chosen again goes on from where the server stopped.
+    before = set(Upload.objects.values_list("pk", flat=True))
     drop(browser, [(f"{NAME_MARK} second.dcm", second)], last_modified=1_700_000_100_000)
-    upload = wait_offset(size // 3, exclude_finished=True)
+    wait_arrived(size // 3, since=before)
     browser.goto(f"{base}/healthz")
-    arrived = Upload.objects.get(pk=upload.pk).offset
+    time.sleep(0.5)
+    arrived = arrived_since(before)
+    parts = set(Upload.objects.exclude(pk__in=before).values_list("pk", flat=True))
     proxy.sent = 0
     proxy.rate = 0
     browser.goto(base + PAGE)
     browser.wait_for("#ru-drop")
-    browser.js("(slug) => { document.getElementById('ru-project').value = slug; return true; }", upload.project.slug)
+    browser.js("(slug) => { document.getElementById('ru-project').value = slug; return true; }", project.slug)
     drop(browser, [(f"{NAME_MARK} second.dcm", second)], last_modified=1_700_000_100_000)
     [done] = wait_settled(browser, 1)
     assert done["state"] == "ready", done["outcome"]
-    assert Upload.objects.count() == 2, "the second file resumed its upload rather than starting another"
+    new = Upload.objects.exclude(pk__in=before)
+    assert set(new.filter(partial=True).values_list("pk", flat=True)) == parts, "the same parts resumed"
+    assert new.filter(partial=False).count() == 1
     again = proxy.sent - (size - arrived)
     assert again < size * 0.05, f"{again} bytes sent again of {size}"
     assert Clip.objects.count() == 2
 
 
-def wait_offset(at_least: int, *, exclude_finished: bool = False, timeout: float = 30.0) -> Upload:
+def arrived_since(before: set) -> int:
+    return sum(Upload.objects.exclude(pk__in=before).filter(partial=True).values_list("offset", flat=True))
+
+
+def wait_arrived(at_least: int, *, since: set, timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        uploads = Upload.objects.order_by("-created_at")
-        if exclude_finished:
-            uploads = uploads.filter(finished_at__isnull=True)
-        upload = uploads.first()
-        if upload is not None and upload.offset >= at_least:
-            return upload
+    while arrived_since(since) < at_least:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"the parts did not reach {at_least} bytes")
         time.sleep(0.05)
-    raise AssertionError(f"no upload reached {at_least} bytes")
 
 
 def test_a_folder_chosen_keeps_its_paths_on_the_page(upload_page, tmp_path):

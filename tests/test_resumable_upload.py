@@ -223,3 +223,62 @@ def test_uploads_abandoned_half_way_are_deleted_with_their_bytes(client, admin_u
     assert Upload.objects.filter(pk__in=[by_location[lively].pk, by_location[done].pk]).count() == 2
     assert head_offset(client, lively) == 40
     assert client.head(abandoned, HTTP_TUS_RESUMABLE="1.0.0").status_code == 404
+
+
+def test_parts_sent_in_parallel_are_joined_into_one_file(
+    client, admin_user, project, tmp_path, django_capture_on_commit_callbacks
+):
+    """tus concatenation, as tus-js-client's parallelUploads sends it: two partial uploads, then a
+    final one listing them. The joined bytes ingest as the original file; the final takes the
+    batch's place (parts take none); asked again, the same final answers."""
+    source = tmp_path / "loop.dcm"
+    write_synthetic_echo(source, frames=6, rows=96, columns=128, seed=81)
+    data = source.read_bytes()
+    half = len(data) // 2
+    client.force_login(admin_user)
+    parts = []
+    for piece in (data[:half], data[half:]):
+        response = client.post(
+            f"/ingest/uploads/{project.slug}/",
+            HTTP_TUS_RESUMABLE="1.0.0",
+            HTTP_UPLOAD_LENGTH=str(len(piece)),
+            HTTP_UPLOAD_CONCAT="partial",
+        )
+        assert response.status_code == 201
+        parts.append((response["Location"], piece))
+    final_header = "final;" + " ".join(f"http://testserver{where}" for where, _ in parts)
+    batch = "batch " + base64.b64encode(b"b-par").decode()
+
+    def final():
+        return client.post(
+            f"/ingest/uploads/{project.slug}/",
+            HTTP_TUS_RESUMABLE="1.0.0",
+            HTTP_UPLOAD_CONCAT=final_header,
+            HTTP_UPLOAD_METADATA=batch,
+        )
+
+    assert patch(client, parts[0][0], 0, parts[0][1]).status_code == 204  # a part: no jobs of its own
+    assert final().status_code == 400  # the second part is not complete
+    assert patch(client, parts[1][0], 0, parts[1][1][:100]).status_code == 204
+    assert patch(client, parts[1][0], 100, parts[1][1][100:]).status_code == 204
+    assert not IngestJob.objects.exists()
+    with django_capture_on_commit_callbacks(execute=True):
+        joined = final()
+    assert joined.status_code == 201, joined.content
+    [job] = joined.json()["jobs"]
+    assert (joined.json()["batch"], job["source_name"]) == ("b-par", "file 0001")
+    finished = IngestJob.objects.get(pk=job["id"])
+    assert finished.status == IngestJob.Status.READY, finished.error
+    again = final()
+    assert again.status_code == 201 and again["Location"] == joined["Location"]
+    assert [j["id"] for j in again.json()["jobs"]] == [job["id"]]
+    assert IngestJob.objects.count() == 1
+    assert client.head(joined["Location"], HTTP_TUS_RESUMABLE="1.0.0")["Upload-Offset"] == str(len(data))
+    assert (
+        client.post(
+            f"/ingest/uploads/{project.slug}/",
+            HTTP_TUS_RESUMABLE="1.0.0",
+            HTTP_UPLOAD_CONCAT="final;/ingest/uploads/u/nope",
+        ).status_code
+        == 400
+    )

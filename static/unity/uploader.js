@@ -135,14 +135,21 @@
   }
 
   // --- sending -------------------------------------------------------------------------------
+  // A large file is sent as parts in parallel (tus concatenation): it takes as many of the
+  // page's connections as it has parts, so a page never holds more than config.parallel.
+  function partsOf(file) {
+    return file.size >= config.splitFromBytes ? config.parallel : 1;
+  }
+
   function pump() {
     if (paused) return;
-    let active = entries.filter((e) => e.state === "sending").length;
+    let active = entries.filter((e) => e.state === "sending").reduce((n, e) => n + partsOf(e.file), 0);
     for (const entry of entries) {
-      if (active >= config.parallel) break;
       if (entry.state !== "waiting") continue;
+      const need = partsOf(entry.file);
+      if (active && active + need > config.parallel) break;
       start(entry);
-      active += 1;
+      active += need;
     }
     draw();
   }
@@ -170,6 +177,7 @@
     return new tus.Upload(file, {
       endpoint: `${config.endpoint}${slug}/`,
       chunkSize: config.chunkBytes,
+      parallelUploads: partsOf(file),
       retryDelays: config.retryDelays,
       metadata: { batch },
       headers: { "X-CSRFToken": csrf },
@@ -191,7 +199,9 @@
         draw();
       },
       onAfterResponse: (request, response) => {
-        if (request.getMethod() === "PATCH" && response.getStatus() === 200) {
+        // The answer that names the jobs: the last chunk's (200), or a final upload's (201).
+        const method = request.getMethod();
+        if ((method === "PATCH" && response.getStatus() === 200) || (method === "POST" && response.getStatus() === 201 && response.getBody())) {
           try {
             const body = JSON.parse(response.getBody());
             entry.jobs = body.jobs;
