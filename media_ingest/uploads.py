@@ -100,7 +100,7 @@ def create(request: HttpRequest, slug: str) -> HttpResponse:
     if length < 1:
         return _refuse(400, "Upload-Length must be at least 1.")
     if length > limit:
-        return _refuse(413, f"The file is larger than {limit} bytes (UNITY_INGEST_MAX_FILE_BYTES).")
+        return _too_large(limit)
     if Upload.objects.filter(created_by=request.user, finished_at__isnull=True).count() >= MAX_OPEN_UPLOADS:
         return _refuse(429, f"At most {MAX_OPEN_UPLOADS} unfinished uploads at once: finish or delete some.")
     batch = _batch(request)
@@ -157,17 +157,13 @@ def _concatenate(request: HttpRequest, project: Project, urls: list[str]) -> Htt
             if len(finals) > 1:
                 return _refuse(409, "These parts belong to other final uploads.")
             final = Upload.objects.get(pk=finals.pop())
-            response = _outcome(final, _jobs_of(final), status=201)
-            response["Location"] = f"/ingest/uploads/u/{final.pk}"
-            return response
+            return _created(final, _jobs_of(final))
         if any(not part_path(part).exists() for part in ordered):
             Upload.objects.filter(pk__in=ids).delete()
             return _refuse(410, "A part's bytes are gone (expired): send the file again.")
         length = sum(part.length for part in ordered)
         if length > conf.INGEST.max_file_bytes:
-            return _refuse(
-                413, f"The file is larger than {conf.INGEST.max_file_bytes} bytes (UNITY_INGEST_MAX_FILE_BYTES)."
-            )
+            return _too_large(conf.INGEST.max_file_bytes)
         final = _create_placed(project, request.user, batch=_batch(request), length=length, offset=length)
         target = part_path(final)
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -181,9 +177,7 @@ def _concatenate(request: HttpRequest, project: Project, urls: list[str]) -> Htt
         jobs = _finish(final)
     for part in ordered[1:]:
         part_path(part).unlink(missing_ok=True)
-    response = _outcome(final, jobs, status=201)
-    response["Location"] = f"/ingest/uploads/u/{final.pk}"
-    return response
+    return _created(final, jobs)
 
 
 def _batch(request: HttpRequest) -> str:
@@ -253,6 +247,17 @@ def _patch(request: HttpRequest, found: Upload) -> HttpResponse:
         response["X-Ingest-Status"] = str(jobs[0].status)
         if jobs[0].error:
             response["X-Ingest-Error"] = jobs[0].error[:300]
+    return response
+
+
+def _too_large(limit: int) -> HttpResponse:
+    return _refuse(413, f"The file is larger than {limit} bytes (UNITY_INGEST_MAX_FILE_BYTES).")
+
+
+def _created(final: Upload, jobs: list[IngestJob]) -> HttpResponse:
+    """A final (joined) upload's answer: where it is, and the jobs it became."""
+    response = _outcome(final, jobs, status=201)
+    response["Location"] = f"/ingest/uploads/u/{final.pk}"
     return response
 
 
